@@ -1,0 +1,447 @@
+"""LSTM and GRU cells whose gate matrices are factorized linear maps.
+
+One implementation of each gated cell, parameterised by
+
+* ``decomposition``: the factorized map (``"ht"``; see ``htkeras.registry``), and
+* ``structure``: where it is used:
+
+  - ``"input"``: the input-to-hidden map ``x_t -> gates`` is factorized (all gates at once, the gate
+    factor folded into the first output mode); the hidden-to-hidden kernel is dense (HT-LSTM, Yin et al.);
+  - ``"both"``: both maps are factorized, separately (fully decomposed, as Tjandra et al. 2018);
+  - ``"joint"``: one "mega" map takes the concatenation ``[x_t, h_{t-1}]`` to all gates
+    (integrate-then-decompose: FDHT-LSTM/GRU, Yin et al., CVPR 2021).
+
+Gate order and bias layout follow Keras (LSTM ``i, f, c, o``; GRU ``z, r, h`` with ``reset_after``), so
+trained Keras weights map onto these cells one to one. The cells work in ``keras.layers.RNN`` (masking,
+``return_sequences``, ``return_state``, ``unroll``, ``go_backwards``) and ``keras.layers.Bidirectional``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from . import presets
+from .registry import linear_map_class
+from .stats import CompressionStats
+from .tensorize import default_num_modes, factorize, suggest_modes
+
+STRUCTURES = ("input", "both", "joint")
+
+
+class FactorizedRNNCell(keras.layers.Layer):
+    """Base of the gated cells (see the module docstring); subclasses set ``gates`` and the gate math.
+
+    Args:
+        units: hidden size ``H``.
+        ranks: ranks of the factorized map(s) (one int, or as the map accepts).
+        input_modes: modes of the input size ``I`` (``structure="joint"``: of the concatenated size
+            ``I + H``, which may exceed it when ``pad_inputs``); ``None``: automatic at build time.
+        hidden_modes: modes of ``H``; the gate factor is folded into the first one for the output side
+            (``[4, 4, 4, 4]`` -> ``[16, 4, 4, 4]`` for an LSTM); ``None``: automatic.
+        decomposition: registry name of the factorized map.
+        structure: ``"input"``, ``"both"`` or ``"joint"``.
+        map_options: extra keyword arguments for the map, e.g. ``{"leaves": "paired"}`` or a ``tree``.
+        num_modes: number of modes for automatic tensorization.
+        pad_inputs: let automatic input modes zero-pad the map's input to a size that factors well
+            (exact). With ``False``, a size that does not factor well is an error naming the padded size.
+        activation, recurrent_activation: as in Keras (``recurrent_activation`` is the gate activation:
+            ``"sigmoid"`` or ``"hard_sigmoid"``, ...).
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, *_regularizer,
+        *_constraint: as in Keras. A factorized map takes a ``VarianceScaling`` initializer as the target
+            for the product of its factors; a factorized recurrent map (``"both"``) uses
+            ``recurrent_initializer`` when it is one, else ``kernel_initializer``.
+    """
+
+    gates = 1
+    _fixed: dict = {}
+
+    def __init__(
+        self,
+        units,
+        ranks=4,
+        input_modes=None,
+        hidden_modes=None,
+        *,
+        decomposition=None,
+        structure=None,
+        map_options=None,
+        num_modes=None,
+        pad_inputs=True,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"`units` must be a positive int, got {units!r}.")
+        self.units = units
+        self.ranks = ranks
+        self.input_modes = None if input_modes is None else tuple(int(m) for m in input_modes)
+        self.hidden_modes = None if hidden_modes is None else tuple(int(m) for m in hidden_modes)
+        self.decomposition = self._fixed_arg("decomposition", decomposition, "ht")
+        self.structure = self._fixed_arg("structure", structure, "input")
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"`structure` must be one of {STRUCTURES}, got {self.structure!r}.")
+        self.map_class = linear_map_class(self.decomposition)
+        self.map_options = dict(map_options or {})
+        self.num_modes = num_modes
+        self.pad_inputs = pad_inputs
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self._hidden = self._resolve_hidden_modes()
+        self.output_size = units
+
+    def _fixed_arg(self, name, given, default):
+        fixed = self._fixed.get(name)
+        if fixed is not None and given is not None and given != fixed:
+            raise ValueError(
+                f"{type(self).__name__} always uses {name}={fixed!r}; got {name}={given!r}. Use "
+                f"htkeras.{type(self).__mro__[1].__name__} to choose it."
+            )
+        return fixed or given or default
+
+    def _resolve_hidden_modes(self) -> tuple:
+        if self.hidden_modes is None:
+            return factorize(self.units, self.num_modes or default_num_modes(self.units))
+        if math.prod(self.hidden_modes) != self.units:
+            raise ValueError(
+                f"`hidden_modes`={list(self.hidden_modes)} multiply to {math.prod(self.hidden_modes)}, not "
+                f"units={self.units}. Use hidden_modes={suggest_modes(self.units, len(self.hidden_modes))} "
+                f"or None (automatic)."
+            )
+        return self.hidden_modes
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides):
+        """A cell configured as the named published preset (``htkeras.presets.PRESETS``)."""
+        preset = presets.get_preset(name)
+        if preset["cell"] != cls.__name__:
+            raise ValueError(f"Preset {name!r} is a {preset['cell']}, not a {cls.__name__}.")
+        return cls(**{**preset["config"], **overrides})
+
+    # -- sizes --------------------------------------------------------------------------------------
+    @property
+    def state_size(self):
+        return self.units
+
+    def _gate_modes(self) -> tuple:
+        return (self.gates * self._hidden[0],) + tuple(self._hidden[1:])
+
+    def _make_map(self, name, input_modes, initializer, regularizer, constraint):
+        return self.map_class(
+            input_modes,
+            self._gate_modes(),
+            self.ranks,
+            num_modes=self.num_modes,
+            pad_inputs=self.pad_inputs,
+            use_bias=False,
+            kernel_initializer=initializer,
+            kernel_regularizer=regularizer,
+            kernel_constraint=constraint,
+            dtype=self.dtype_policy,
+            name=name,
+            **self.map_options,
+        )
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"{type(self).__name__} needs a known input size, got input shape {input_shape}.")
+        self.input_dim = int(input_dim)
+        width = self.gates * self.units
+        if self.structure == "joint":
+            self.joint_map = self._make_map(
+                "joint_map", self.input_modes, self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint
+            )
+            self.joint_map.build((None, self.input_dim + self.units))
+        else:
+            self.kernel_map = self._make_map(
+                "kernel_map", self.input_modes, self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint
+            )
+            self.kernel_map.build((None, self.input_dim))
+        if self.structure == "input":
+            self.recurrent_kernel = self.add_weight(
+                name="recurrent_kernel",
+                shape=(self.units, width),
+                initializer=self.recurrent_initializer,
+                regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
+            )
+        elif self.structure == "both":
+            init = self.recurrent_initializer
+            if not isinstance(init, keras.initializers.VarianceScaling):
+                init = self.kernel_initializer
+            self.recurrent_map = self._make_map(
+                "recurrent_map", self._hidden, init, self.recurrent_regularizer, self.recurrent_constraint
+            )
+            self.recurrent_map.build((None, self.units))
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=self._bias_shape(),
+                initializer=self._bias_initializer(),
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def _bias_shape(self):
+        return (self.gates * self.units,)
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    # -- the linear parts ------------------------------------------------------------------------------
+    def _input_part(self, x):
+        """``W_x x`` for all gates (``structure`` "input"/"both")."""
+        return self.kernel_map(x)
+
+    def _recurrent_part(self, h):
+        if self.structure == "input":
+            return ops.matmul(h, self.recurrent_kernel)
+        return self.recurrent_map(h)
+
+    def _preactivation(self, x, h, x_part=None):
+        """``W_x x + W_h h`` for all gates, with one map application for ``structure="joint"``."""
+        if self.structure == "joint":
+            return self.joint_map(ops.concatenate([x, h], axis=-1))
+        return (self._input_part(x) if x_part is None else x_part) + self._recurrent_part(h)
+
+    def _parts(self, x, h):
+        """``(W_x x, W_h h)`` separately; for the joint map by linearity, in one call on a doubled batch:
+        ``M([x, 0])`` and ``M([0, h])``."""
+        if self.structure != "joint":
+            return self._input_part(x), self._recurrent_part(h)
+        stacked = ops.concatenate(
+            [
+                ops.concatenate([x, ops.zeros_like(h)], axis=-1),
+                ops.concatenate([ops.zeros_like(x), h], axis=-1),
+            ],
+            axis=0,
+        )
+        both = self.joint_map(stacked)
+        n = ops.shape(x)[0]
+        return both[:n], both[n:]
+
+    # -- inspection -----------------------------------------------------------------------------------
+    def compression_stats(self) -> CompressionStats:
+        """Parameters, dense-equivalent parameters (a Keras cell of the same sizes) and FLOPs per step."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} is not built yet.")
+        width = self.gates * self.units
+        stats = CompressionStats(0, 0, 0)
+        for layer in self._maps():
+            stats = stats + layer.compression_stats()
+        if self.structure == "input":
+            dense = self.units * width
+            stats = stats + CompressionStats(dense, dense, 2 * dense)
+        if self.structure == "joint":  # the dense equivalent has separate x and h parts, not the padding
+            stats = CompressionStats(stats.params, (self.input_dim + self.units) * width, stats.flops)
+        bias = math.prod(self._bias_shape()) if self.use_bias else 0
+        return stats + CompressionStats(bias, bias, bias + self._elementwise_flops())
+
+    def _maps(self):
+        return [getattr(self, a) for a in ("joint_map", "kernel_map", "recurrent_map") if hasattr(self, a)]
+
+    def _elementwise_flops(self) -> int:
+        return 0
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "ranks": self.ranks,
+                "input_modes": None if self.input_modes is None else list(self.input_modes),
+                "hidden_modes": None if self.hidden_modes is None else list(self.hidden_modes),
+                "decomposition": self.decomposition,
+                "structure": self.structure,
+                "map_options": self.map_options,
+                "num_modes": self.num_modes,
+                "pad_inputs": self.pad_inputs,
+                "activation": keras.activations.serialize(self.activation),
+                "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class FactorizedLSTMCell(FactorizedRNNCell):
+    """LSTM cell (Keras gate order ``i, f, c, o``) with factorized gate matrices.
+
+    ``h_t = o * tanh(c_t)``, ``c_t = f * c_{t-1} + i * tanh(g)``, with ``[i, f, g, o]`` the
+    pre-activations ``W_x x_t + W_h h_{t-1} + b``. State: ``[h, c]``.
+
+    Args:
+        unit_forget_bias: initialize the forget-gate bias to 1 (Jozefowicz et al., 2015), as Keras does.
+        (others: see ``FactorizedRNNCell``.)
+    """
+
+    gates = 4
+
+    def __init__(self, units, ranks=4, input_modes=None, hidden_modes=None, *, unit_forget_bias=True, **kwargs):
+        self.unit_forget_bias = unit_forget_bias
+        super().__init__(units, ranks, input_modes, hidden_modes, **kwargs)
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+
+        def init(shape, dtype=None):
+            return ops.concatenate(
+                [base((units,), dtype=dtype), ops.ones((units,), dtype=dtype), base((2 * units,), dtype=dtype)]
+            )
+
+        return init
+
+    def _elementwise_flops(self) -> int:
+        return 10 * self.units  # gate activations and the c/h updates, roughly
+
+    def call(self, inputs, states, training=False):
+        h_tm1, c_tm1 = states[0], states[1]
+        z = self._preactivation(inputs, h_tm1)
+        if self.bias is not None:
+            z = z + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        c = self.recurrent_activation(z_f) * c_tm1 + self.recurrent_activation(z_i) * self.activation(z_c)
+        h = self.recurrent_activation(z_o) * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class FactorizedGRUCell(FactorizedRNNCell):
+    """GRU cell (Keras gate order ``z, r, h``) with factorized gate matrices.
+
+    ``h_t = z * h_{t-1} + (1 - z) * hh``. With ``reset_after=True`` (Keras' default):
+    ``hh = tanh(W_x^h x + b_x^h + r * (W_h^h h + b_h^h))`` and the bias has shape ``(2, 3H)``; with
+    ``False`` (Cho et al., 2014): ``hh = tanh(W_x^h x + W_h^h (r * h) + b^h)`` and the bias is ``(3H,)``.
+    For ``structure="joint"`` both variants use the one mega map: ``reset_after`` applies it to
+    ``[x, 0]`` and ``[0, h]`` in one doubled batch, ``reset_after=False`` to ``[x, h]`` and ``[x, r * h]``.
+    """
+
+    gates = 3
+
+    def __init__(self, units, ranks=4, input_modes=None, hidden_modes=None, *, reset_after=True, **kwargs):
+        self.reset_after = reset_after
+        super().__init__(units, ranks, input_modes, hidden_modes, **kwargs)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _elementwise_flops(self) -> int:
+        return 9 * self.units
+
+    def call(self, inputs, states, training=False):
+        nested = isinstance(states, (list, tuple))
+        h_tm1 = states[0] if nested else states
+        units = self.units
+        if self.reset_after:
+            x_part, h_part = self._parts(inputs, h_tm1)
+            if self.bias is not None:
+                x_part, h_part = x_part + self.bias[0], h_part + self.bias[1]
+            z = self.recurrent_activation(x_part[:, :units] + h_part[:, :units])
+            r = self.recurrent_activation(x_part[:, units : 2 * units] + h_part[:, units : 2 * units])
+            hh = self.activation(x_part[:, 2 * units :] + r * h_part[:, 2 * units :])
+        else:
+            x_part = None if self.structure == "joint" else self._input_part(inputs)
+            zr = self._preactivation(inputs, h_tm1, x_part)[:, : 2 * units]
+            if self.bias is not None:
+                zr = zr + self.bias[: 2 * units]
+            z = self.recurrent_activation(zr[:, :units])
+            r = self.recurrent_activation(zr[:, units:])
+            hh = self._preactivation(inputs, r * h_tm1, x_part)[:, 2 * units :]
+            if self.bias is not None:
+                hh = hh + self.bias[2 * units :]
+            hh = self.activation(hh)
+        h = z * h_tm1 + (1.0 - z) * hh
+        return h, ([h] if nested else h)
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class HTLSTMCell(FactorizedLSTMCell):
+    """LSTM cell with a Hierarchical Tucker input-to-hidden map covering all four gates at once (the gate
+    factor folded into the first output mode) and a dense hidden-to-hidden kernel (Yin et al.,
+    "Compressing RNNs Using Hierarchical Tucker Tensor Decomposition").
+
+    ``HTLSTMCell(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``; see
+    ``FactorizedRNNCell`` and ``htkeras.HTDense`` (e.g. ``map_options={"leaves": "paired"}``).
+    Published configuration: ``HTLSTMCell.from_preset("ucf11_ht_lstm")``.
+    """
+
+    _fixed = {"decomposition": "ht", "structure": "input"}
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class HTGRUCell(FactorizedGRUCell):
+    """GRU cell with a Hierarchical Tucker input-to-hidden map covering all three gates and a dense
+    hidden-to-hidden kernel; see ``HTLSTMCell`` and ``FactorizedGRUCell``."""
+
+    _fixed = {"decomposition": "ht", "structure": "input"}
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class FDHTLSTMCell(FactorizedLSTMCell):
+    """Fully decomposed HT LSTM cell: one HT "mega" map takes the concatenation ``[x_t, h_{t-1}]``
+    (zero-padded to a size that factors well unless ``pad_inputs=False``) to all four gates
+    (integrate-then-decompose; Yin et al., "Towards Extremely Compact RNNs for Video Recognition with Fully
+    Decomposed Hierarchical Tucker Structure", CVPR 2021).
+
+    ``FDHTLSTMCell(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``: ``input_modes`` are the
+    modes of the (padded) concatenated size ``I + H``. ``FDHTLSTMCell(units=64, ranks=4)`` picks all modes.
+    """
+
+    _fixed = {"decomposition": "ht", "structure": "joint"}
+
+
+@keras.saving.register_keras_serializable(package="htkeras")
+class FDHTGRUCell(FactorizedGRUCell):
+    """Fully decomposed HT GRU cell: one HT mega map on ``[x_t, h_{t-1}]`` for all three gates; see
+    ``FDHTLSTMCell`` and, for how the reset gate meets the mega map, ``FactorizedGRUCell``."""
+
+    _fixed = {"decomposition": "ht", "structure": "joint"}

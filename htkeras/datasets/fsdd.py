@@ -1,0 +1,65 @@
+"""Free Spoken Digit Dataset (FSDD): ``recordings/{digit}_{speaker}_{take}.wav``, 8 kHz mono 16-bit.
+
+Get it from https://github.com/Jakobovski/free-spoken-digit-dataset (licence CC BY-SA 4.0); point
+``data_dir`` (or ``HTKERAS_DATA``) at the folder that holds ``fsdd/recordings`` or at ``fsdd`` itself.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from .audio import log_mel_frames
+from .paths import resolve_data_dir
+
+FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+LABELS = tuple(str(d) for d in range(10))
+SAMPLE_RATE = 8000
+_HOW_TO_GET = "Download it from https://github.com/Jakobovski/free-spoken-digit-dataset (CC BY-SA 4.0)."
+
+
+def read_wav(path) -> tuple:
+    """``(float32 waveform in [-1, 1], sample rate)`` of a 16-bit PCM wav file."""
+    with wave.open(str(path), "rb") as f:
+        if f.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM wav files are supported, got {8 * f.getsampwidth()}-bit.")
+        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+        if f.getnchannels() > 1:
+            data = data.reshape(-1, f.getnchannels()).mean(axis=1)
+        return data, f.getframerate()
+
+
+def load_fsdd(data_dir=None, speakers=None) -> list:
+    """All recordings as a list of ``(waveform, digit, speaker, take)``, sorted by file name.
+
+    Args:
+        data_dir: data root or the ``fsdd`` folder (see ``resolve_data_dir``).
+        speakers: keep only these speakers (names as in the file names).
+    """
+    folder = resolve_data_dir(data_dir, "fsdd", _HOW_TO_GET) / "recordings"
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise FileNotFoundError(f"No .wav files in {folder}. {_HOW_TO_GET}")
+    result = []
+    for path in files:
+        digit, speaker, take = Path(path).stem.split("_")
+        if speakers is not None and speaker not in speakers:
+            continue
+        waveform, rate = read_wav(path)
+        if rate != SAMPLE_RATE:
+            raise ValueError(f"{path}: expected {SAMPLE_RATE} Hz, got {rate} Hz.")
+        result.append((waveform, int(digit), speaker, int(take)))
+    if speakers is not None and not result:
+        raise ValueError(f"No FSDD recordings for speakers {list(speakers)} in {folder}.")
+    return result
+
+
+def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_mels: int = 40):
+    """Log-mel features ``x (N, num_frames, num_mels)``, digits ``y (N,)`` and speaker names ``(N,)``."""
+    records = load_fsdd(data_dir, speakers)
+    x = np.stack([log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames) for w, *_ in records])
+    y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
+    who = np.array([speaker for _, _, speaker, _ in records])
+    return x, y, who

@@ -1,0 +1,263 @@
+"""``FactorizedDense``: the base of every factorized linear layer (HT here; TT, TR, BT, CP, Tucker plug in).
+
+A subclass describes its factors and the tensor network of ``y = x @ W``; the base does everything else:
+mode resolution (automatic tensorization, padding, errors that name the fix), weights made in ``build()``
+with ``add_weight``, variance-preserving initialization, the contraction plan, bias, activation,
+``get_config``, ``compute_output_shape`` and the compression statistics used by ``htkeras.summary``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from ..contraction import plan_contraction
+from ..initializers import factor_initializers, rescale_factors
+from ..stats import CompressionStats
+from ..tensorize import default_num_modes, factorize, suggest_modes, tensorize
+
+
+def _modes_or_none(modes, name):
+    if modes is None:
+        return None
+    if isinstance(modes, (str, bytes)) or not hasattr(modes, "__iter__"):
+        raise ValueError(f"`{name}` must be a list of positive ints or None (automatic), got {modes!r}.")
+    return tuple(int(m) for m in modes)
+
+
+class FactorizedDense(keras.layers.Layer):
+    """Base class: ``y = activation(x @ W + b)`` with ``W`` of shape ``(prod(input_modes),
+    prod(output_modes))`` stored as factors.
+
+    Args:
+        input_modes: factors of the input size; ``None`` tensorizes the input size at build time.
+        output_modes: factors of the output size; ``None`` tensorizes ``units``.
+        ranks: the decomposition's ranks (meaning set by the subclass).
+        units: output size; needed when ``output_modes`` is None, else must equal ``prod(output_modes)``.
+        num_modes: number of modes for automatic tensorization (default: about one per factor of 8).
+        pad_inputs: allow zero-padding the input up to ``prod(input_modes)`` (exact: padded rows of ``W``
+            only ever meet zeros). With automatic input modes the padded size is chosen to factor well.
+        use_bias, activation: as in ``keras.layers.Dense``.
+        kernel_initializer: a ``VarianceScaling`` initializer (Glorot, He, LeCun, by name or instance)
+            sets the variance of the *product* of the factors (see ``htkeras.initializers``); any other
+            initializer is applied to each factor.
+        kernel_regularizer, kernel_constraint: applied to each factor.
+        bias_initializer, bias_regularizer, bias_constraint, activity_regularizer: as in Dense.
+    """
+
+    def _same_num_modes(self) -> bool:
+        """True where the format needs as many input as output modes (HT paired leaves, TT matrices)."""
+        return False
+
+    def __init__(
+        self,
+        input_modes=None,
+        output_modes=None,
+        ranks=4,
+        *,
+        units=None,
+        num_modes=None,
+        pad_inputs=False,
+        use_bias=True,
+        activation=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.input_modes = _modes_or_none(input_modes, "input_modes")
+        self.output_modes = _modes_or_none(output_modes, "output_modes")
+        self.ranks = ranks
+        self.units = None if units is None else int(units)
+        self.num_modes = None if num_modes is None else int(num_modes)
+        self.pad_inputs = bool(pad_inputs)
+        self.use_bias = use_bias
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        if self.num_modes is not None and self.num_modes < 1:
+            raise ValueError(f"`num_modes` must be >= 1, got {num_modes}.")
+        self._resolved_output_modes = self._resolve_output_modes()
+        self.output_dim = math.prod(self._resolved_output_modes)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2)
+
+    # -- modes --------------------------------------------------------------------------------------
+    def _resolve_output_modes(self) -> tuple:
+        if self.output_modes is None:
+            if self.units is None:
+                raise ValueError(
+                    f"{type(self).__name__} needs `output_modes` (e.g. [4, 8, 8]) or `units` (e.g. 256, "
+                    "tensorized automatically)."
+                )
+            if self.units < 1:
+                raise ValueError(f"`units` must be >= 1, got {self.units}.")
+            d = self.num_modes
+            if d is None and self._same_num_modes() and self.input_modes is not None:
+                d = len(self.input_modes)
+            return factorize(self.units, d or default_num_modes(self.units))
+        if self.units is not None and self.units != math.prod(self.output_modes):
+            raise ValueError(
+                f"`units`={self.units} does not match prod(output_modes)={math.prod(self.output_modes)} "
+                f"for output_modes={list(self.output_modes)}; drop `units` or use output_modes="
+                f"{suggest_modes(self.units, len(self.output_modes))}."
+            )
+        return self.output_modes
+
+    def _resolve_input_modes(self, input_dim: int) -> tuple:
+        if self.input_modes is None:
+            d = self.num_modes
+            if d is None:
+                d = len(self._resolved_output_modes) if self._same_num_modes() else default_num_modes(input_dim)
+            return tensorize(input_dim, d, pad=self.pad_inputs)
+        size = math.prod(self.input_modes)
+        if size == input_dim or (self.pad_inputs and size > input_dim):
+            return self.input_modes
+        hint = "" if self.pad_inputs or size < input_dim else " or pass pad_inputs=True to zero-pad the input"
+        raise ValueError(
+            f"{type(self).__name__}: the input size {input_dim} must equal prod(input_modes) = {size} for "
+            f"input_modes={list(self.input_modes)}. Use input_modes={suggest_modes(input_dim, len(self.input_modes))}"
+            f" (or input_modes=None to choose automatically){hint}."
+        )
+
+    # -- subclass interface ---------------------------------------------------------------------------
+    def _setup(self, input_modes: tuple, output_modes: tuple) -> None:
+        """Validate the structure; set whatever ``_factor_shapes`` and ``_network`` need."""
+        raise NotImplementedError
+
+    def _factor_shapes(self) -> list:
+        """``[(name, shape), ...]``: the stored factors."""
+        raise NotImplementedError
+
+    def _num_terms(self) -> int:
+        """Products summed per entry of ``W`` (see ``htkeras.initializers``)."""
+        raise NotImplementedError
+
+    def _network(self):
+        """``(inputs, output, sizes, network_shapes, candidate_paths, batch_label)`` (see contraction)."""
+        raise NotImplementedError
+
+    def _dense_from_factors(self, factors) -> "np.ndarray":  # noqa: F821
+        """NumPy dense kernel ``(prod(input_modes), prod(output_modes))`` from NumPy factors."""
+        raise NotImplementedError
+
+    def _squared_norm(self, factors) -> float:
+        """``||W||_F^2`` from NumPy factors; subclasses override with a cheaper formula."""
+        return float((self._dense_from_factors(factors).astype("float64") ** 2).sum())
+
+    # -- Keras --------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"{type(self).__name__} needs a known last input dimension, got {input_shape}.")
+        self.input_dim = int(input_dim)
+        self.resolved_input_modes = self._resolve_input_modes(self.input_dim)
+        self.resolved_output_modes = self._resolved_output_modes
+        self.padded_input_dim = math.prod(self.resolved_input_modes)
+        self._setup(self.resolved_input_modes, self.resolved_output_modes)
+        shapes = self._factor_shapes()
+        inits = factor_initializers(
+            self.kernel_initializer, self.input_dim, self.output_dim, self._num_terms(), len(shapes)
+        )
+        self.factors = [
+            self.add_weight(
+                name=name,
+                shape=shape,
+                initializer=init,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
+            for (name, shape), init in zip(shapes, inits)
+        ]
+        rescale_factors(
+            self.factors, self._squared_norm, self.kernel_initializer, self.input_dim, self.output_dim,
+            self.padded_input_dim * self.output_dim,
+        )
+        self.bias = (
+            self.add_weight(
+                name="bias",
+                shape=(self.output_dim,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+            if self.use_bias
+            else None
+        )
+        inputs, output, sizes, self._network_shapes, candidates, batch = self._network()
+        self._plan = plan_contraction(inputs, output, sizes, batch, candidates=candidates)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
+
+    def call(self, inputs):
+        x = inputs
+        lead = ops.shape(x)[:-1]
+        if self.padded_input_dim > self.input_dim:
+            pad = [[0, 0]] * (len(x.shape) - 1) + [[0, self.padded_input_dim - self.input_dim]]
+            x = ops.pad(x, pad)
+        x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
+        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
+        y = ops.reshape(self._plan([x] + factors), tuple(lead) + (self.output_dim,))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "input_modes": None if self.input_modes is None else list(self.input_modes),
+                "output_modes": None if self.output_modes is None else list(self.output_modes),
+                "ranks": self.ranks,
+                "units": self.units,
+                "num_modes": self.num_modes,
+                "pad_inputs": self.pad_inputs,
+                "use_bias": self.use_bias,
+                "activation": keras.activations.serialize(self.activation),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            }
+        )
+        return config
+
+    # -- inspection ---------------------------------------------------------------------------------
+    def dense_kernel(self):
+        """The dense ``(input_dim, units)`` kernel this layer represents (NumPy; padding rows dropped)."""
+        self._require_built()
+        factors = [ops.convert_to_numpy(f) for f in self.factors]
+        return self._dense_from_factors(factors)[: self.input_dim]
+
+    @property
+    def num_factor_parameters(self) -> int:
+        self._require_built()
+        return sum(math.prod(shape) for _, shape in self._factor_shapes())
+
+    def compression_stats(self) -> CompressionStats:
+        """Parameters, dense-equivalent parameters and FLOPs per example (one call)."""
+        self._require_built()
+        bias = self.output_dim if self.use_bias else 0
+        return CompressionStats(
+            params=self.num_factor_parameters + bias,
+            dense_params=self.input_dim * self.output_dim + bias,
+            flops=self._plan.flops(1) + bias,
+        )
+
+    def _require_built(self):
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} is not built yet: call it on an input or call build().")

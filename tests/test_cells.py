@@ -1,0 +1,163 @@
+import keras
+import numpy as np
+import pytest
+
+import htkeras
+from htkeras import ht
+from htkeras.tree import DimensionTree
+
+from .harness import check_model
+
+I, H, T = 6, 8, 5  # input size, units, time steps
+
+CELLS = {
+    "HTLSTMCell": (htkeras.HTLSTMCell, 4, "input"),
+    "HTGRUCell": (htkeras.HTGRUCell, 3, "input"),
+    "FDHTLSTMCell": (htkeras.FDHTLSTMCell, 4, "joint"),
+    "FDHTGRUCell": (htkeras.FDHTGRUCell, 3, "joint"),
+}
+
+
+def expected_params(gates, structure, input_modes, hidden_modes, ranks, bias):
+    out_modes = [gates * hidden_modes[0]] + list(hidden_modes[1:])
+    tree = DimensionTree(input_modes, out_modes)
+    count = ht.parameter_count(tree, tree.resolve_ranks(ranks)) + bias
+    return count + (H * gates * H if structure == "input" else 0)
+
+
+def sequences(rng, n=4):
+    return rng.standard_normal((n, T, I)).astype("float32")
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_cell_harness(name, tmp_path, rng):
+    cls, gates, structure = CELLS[name]
+    in_modes = [2, 3] if structure == "input" else [2, 7]  # joint: I + H = 14
+
+    def make_model():
+        inputs = keras.Input((T, I))
+        cell = cls(H, ranks=2, input_modes=in_modes, hidden_modes=[2, 4])
+        return keras.Model(inputs, keras.layers.RNN(cell)(inputs))
+
+    bias = 2 * 3 * H if gates == 3 else 4 * H  # GRU reset_after: (2, 3H)
+    check_model(make_model, sequences(rng), expected_params(gates, structure, in_modes, [2, 4], 2, bias), tmp_path)
+
+
+@pytest.mark.parametrize("cls", [htkeras.HTGRUCell, htkeras.FDHTGRUCell])
+def test_gru_reset_before_harness(cls, tmp_path, rng):
+    def make_model():
+        inputs = keras.Input((T, I))
+        return keras.Model(inputs, keras.layers.RNN(cls(H, ranks=2, reset_after=False))(inputs))
+
+    model = make_model()
+    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert model.layers[1].cell.bias.shape == (3 * H,)
+    check_model(make_model, sequences(rng), expected, tmp_path)
+
+
+def keras_reference(name, cell, reset_after=True):
+    """The Keras cell with the same dense weights as `cell` (checks the gate math)."""
+    gates = CELLS[name][1]
+    if CELLS[name][2] == "joint":
+        dense = cell.joint_map.dense_kernel()
+        kernel, recurrent = dense[:I], dense[I : I + H]
+    else:
+        kernel, recurrent = cell.kernel_map.dense_kernel(), keras.ops.convert_to_numpy(cell.recurrent_kernel)
+    bias = keras.ops.convert_to_numpy(cell.bias)
+    ref = keras.layers.LSTMCell(H) if gates == 4 else keras.layers.GRUCell(H, reset_after=reset_after)
+    ref.build((None, I))
+    ref.set_weights([kernel, recurrent, bias])
+    return ref
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_cells_match_keras_cells_with_the_same_dense_weights(name, rng):
+    cls = CELLS[name][0]
+    cell = cls(H, ranks=3, bias_initializer="random_normal", dtype="float64")
+    layer = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    x = rng.standard_normal((3, T, I))
+    ours = keras.ops.convert_to_numpy(layer(x))
+    ref = keras.layers.RNN(keras_reference(name, cell), return_sequences=True, dtype="float64")
+    ref.build((None, T, I))
+    ref.cell.set_weights(keras_reference(name, cell).get_weights())
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(ref(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [htkeras.HTGRUCell, htkeras.FDHTGRUCell])
+def test_gru_reset_before_matches_keras(cls, rng):
+    cell = cls(H, ranks=3, reset_after=False, bias_initializer="random_normal", dtype="float64")
+    layer = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    x = rng.standard_normal((3, T, I))
+    ours = keras.ops.convert_to_numpy(layer(x))
+    name = cls.__name__
+    ref = keras.layers.RNN(keras_reference(name, cell, reset_after=False), return_sequences=True, dtype="float64")
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(ref(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_rnn_options(name, rng):
+    cls = CELLS[name][0]
+    x = sequences(rng)
+    x[1, 3:] = 0.0  # padded tail, masked below
+    cell = cls(H, ranks=2)
+    seq_layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    outputs = seq_layer(x)
+    assert outputs[0].shape == (4, T, H) and all(s.shape == (4, H) for s in outputs[1:])
+
+    masked = keras.Sequential([keras.Input((T, I)), keras.layers.Masking(0.0), keras.layers.RNN(cls.from_config(cell.get_config()))])
+    short = masked.predict(x[1:2, :3], verbose=0)  # same weights on the unpadded prefix
+    masked.set_weights(masked.get_weights())
+    full = masked.predict(x[1:2], verbose=0)
+    np.testing.assert_allclose(short, full, atol=1e-5)
+
+    rolled = keras.layers.RNN(cell)
+    unrolled = keras.layers.RNN(cell, unroll=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(rolled(x)), keras.ops.convert_to_numpy(unrolled(x)), atol=1e-5)
+
+    backwards = keras.layers.RNN(cell, go_backwards=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(backwards(x)), keras.ops.convert_to_numpy(rolled(x[:, ::-1])), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("name", ["HTLSTMCell", "FDHTGRUCell"])
+def test_bidirectional_harness(name, tmp_path, rng):
+    cls = CELLS[name][0]
+
+    def make_model():
+        inputs = keras.Input((T, I))
+        rnn = keras.layers.Bidirectional(keras.layers.RNN(cls(H, ranks=2, recurrent_activation="hard_sigmoid")))
+        return keras.Model(inputs, rnn(inputs))
+
+    model = make_model()
+    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    check_model(make_model, sequences(rng), expected, tmp_path)
+
+
+def test_ucf11_preset_and_fdht_default():
+    cell = htkeras.HTLSTMCell.from_preset("ucf11_ht_lstm")
+    cell.build((None, 57600))
+    assert cell.kernel_map.count_params() == 1245
+    assert cell.kernel_map.resolved_output_modes == (16, 4, 4, 4)
+    fdht = keras.layers.RNN(htkeras.FDHTLSTMCell(units=64, ranks=4))
+    assert fdht(np.zeros((2, 3, 40), "float32")).shape == (2, 64)
+    with pytest.raises(ValueError, match="is a HTLSTMCell"):
+        htkeras.FDHTLSTMCell.from_preset("ucf11_ht_lstm")
+    with pytest.raises(ValueError, match="Did you mean"):
+        htkeras.HTLSTMCell.from_preset("ucf11_ht_lsmt")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: htkeras.HTLSTMCell(8, hidden_modes=[3, 3]), r"hidden_modes.*units=8"),
+        (lambda: htkeras.HTLSTMCell(8, structure="joint"), "always uses structure='input'"),
+        (lambda: htkeras.HTLSTMCell(0), "units"),
+        (lambda: htkeras.FactorizedLSTMCell(8, decomposition="htt"), "Did you mean"),
+        (lambda: keras.layers.RNN(htkeras.FDHTLSTMCell(53, ranks=2, pad_inputs=False))(np.zeros((1, 2, 53))), "pad_inputs=True"),
+        (lambda: keras.layers.RNN(htkeras.HTLSTMCell(8, input_modes=[2, 2]))(np.zeros((1, 2, 6))), r"input size 6"),
+    ],
+)
+def test_bad_cell_arguments(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

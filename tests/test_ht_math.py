@@ -1,0 +1,118 @@
+"""The HT math module against dense reconstructions, in float32 and float64."""
+
+import numpy as np
+import pytest
+
+from htkeras import ht
+from htkeras.contraction import plan_contraction
+from htkeras.tree import DimensionTree
+
+
+def random_structure(leaves, rng):
+    leaves = list(leaves)
+    if len(leaves) == 1:
+        return leaves[0]
+    cut = int(rng.integers(1, len(leaves)))
+    return [random_structure(leaves[:cut], rng), random_structure(leaves[cut:], rng)]
+
+
+def random_tree(rng, layout):
+    d = int(rng.integers(2, 4))
+    ins = [int(v) for v in rng.integers(1, 5, size=d)]
+    outs = [int(v) for v in rng.integers(1, 5, size=d if layout == "paired" else int(rng.integers(1, 4)))]
+    num = d if layout == "paired" else len(ins) + len(outs)
+    return DimensionTree(ins, outs, layout, random_structure(rng.permutation(num).tolist(), rng))
+
+
+def random_factors(tree, ranks, rng, dtype):
+    return [rng.standard_normal(s).astype(dtype) for s in ht.factor_shapes(tree, ranks)]
+
+
+def run_plan_numpy(plan, operands):
+    work = list(operands)
+    for step in plan.steps:
+        b, a = work.pop(step.rhs), work.pop(step.lhs)
+        work.append(np.einsum(step.equation, a, b))
+    return work[0]
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("layout", ["separate", "paired"])
+def test_network_contraction_equals_dense(dtype, tol, layout, rng):
+    for _ in range(10):
+        tree = random_tree(rng, layout)
+        ranks = tree.resolve_ranks(int(rng.integers(1, 5)))
+        factors = random_factors(tree, ranks, rng, dtype)
+        dense = ht.to_dense(tree, factors)
+        assert dense.shape == (tree.input_size, tree.output_size)
+        inputs, output, sizes, shapes = ht.network(tree, ranks)
+        x = rng.standard_normal((3, tree.input_size)).astype(dtype)
+        for candidates in ([], [ht.weights_first_path(tree)]):
+            plan = plan_contraction(inputs, output, sizes, ht.BATCH, candidates=candidates)
+            operands = [x.reshape(3, *tree.input_modes)] + [f.reshape(s) for f, s in zip(factors, shapes)]
+            y = run_plan_numpy(plan, operands).reshape(3, -1)
+            np.testing.assert_allclose(y, x @ dense, atol=tol * np.abs(x @ dense).max(), rtol=0)
+
+
+def test_parameter_count_formula():
+    tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
+    ranks = tree.resolve_ranks(5)
+    # 8 leaves: (8 + 20 + 20 + 18 + 16 + 4 + 4 + 4) * 5; 6 inner nodes: 5^3; root: 5^2.
+    assert ht.parameter_count(tree, ranks) == 94 * 5 + 6 * 125 + 25 == 1245
+    assert ht.num_terms(tree, ranks) == 5**14
+
+
+@pytest.mark.parametrize("layout", ["separate", "paired"])
+def test_ht_svd_recovers_exact_rank(layout, rng):
+    for _ in range(5):
+        tree = random_tree(rng, layout)
+        ranks = tree.resolve_ranks(2)
+        dense = ht.to_dense(tree, random_factors(tree, ranks, rng, np.float64))
+        result = ht.ht_svd(dense, tree, max_rank=2)
+        error = np.linalg.norm(result.to_dense() - dense) / np.linalg.norm(dense)
+        assert error < 1e-8 and result.relative_error < 1e-8
+        assert result.num_parameters <= ht.parameter_count(tree, ranks)
+
+
+def test_ht_svd_error_falls_with_rank_and_is_reported_exactly(rng):
+    tree = DimensionTree([4, 3, 4], [3, 4, 2])
+    dense = rng.standard_normal((tree.input_size, tree.output_size))
+    errors = []
+    for rank in range(1, 33):  # the root's children need rank 32 = 4 * 4 * 2
+        result = ht.ht_svd(dense, tree, max_rank=rank)
+        measured = np.linalg.norm(result.to_dense() - dense) / np.linalg.norm(dense)
+        np.testing.assert_allclose(result.relative_error, measured, rtol=1e-6, atol=1e-12)
+        errors.append(measured)
+    assert all(b <= a + 1e-12 for a, b in zip(errors, errors[1:]))
+    assert errors[0] > 0.5 and errors[-1] < 1e-10
+
+
+@pytest.mark.parametrize("rtol", [0.05, 0.2, 0.5])
+def test_ht_svd_respects_tolerance(rtol, rng):
+    tree = DimensionTree([4, 4, 4], [4, 4], leaves="separate")
+    # Low HT rank plus smaller and smaller higher-rank parts, so the tolerance changes the ranks.
+    dense = sum(
+        scale * ht.to_dense(tree, random_factors(tree, tree.resolve_ranks(rank), rng, np.float64))
+        for scale, rank in [(1.0, 2), (0.1, 3), (0.01, 5)]
+    )
+    dense /= np.linalg.norm(dense)
+    result = ht.ht_svd(dense, tree, rtol=rtol)
+    error = np.linalg.norm(result.to_dense() - dense) / np.linalg.norm(dense)
+    assert error <= rtol
+    assert result.num_parameters < ht.ht_svd(dense, tree).num_parameters
+
+
+def test_ht_svd_keeps_float32(rng):
+    tree = DimensionTree([4, 4], [4, 4], leaves="paired")
+    dense = rng.standard_normal((16, 16)).astype(np.float32)
+    result = ht.ht_svd(dense, tree)
+    assert all(f.dtype == np.float32 for f in result.factors)
+    np.testing.assert_allclose(result.to_dense(), dense, atol=1e-4)
+
+
+def test_plan_prefers_cheaper_orders():
+    tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
+    inputs, output, sizes, _ = ht.network(tree, tree.resolve_ranks(5))
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, candidates=[ht.weights_first_path(tree)])
+    dense_flops = 2 * 57600 * 1024
+    assert plan.flops(1) < dense_flops / 20  # far cheaper than x @ W per example
