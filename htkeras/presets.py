@@ -6,7 +6,7 @@ Each preset names a cell class and the keyword arguments that reproduce the pape
 
 from __future__ import annotations
 
-import difflib
+from .lookup import lookup
 
 PRESETS: dict = {
     "ucf11_ht_lstm": {
@@ -35,9 +35,4 @@ PRESETS: dict = {
 
 def get_preset(name: str) -> dict:
     """The preset called ``name``; a ValueError lists close matches for an unknown name."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name), PRESETS, n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"Unknown preset {name!r}; known presets: {sorted(PRESETS)}.{hint}") from None
+    return lookup(PRESETS, name, "preset")

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
-
 from .layers import FactorizedDense, HTDense
+from .lookup import lookup
 
 LINEAR_MAPS: dict = {"ht": HTDense}
 
 
 def linear_map_class(name: str) -> type:
     """The ``FactorizedDense`` subclass registered as ``name``."""
-    try:
-        return LINEAR_MAPS[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name), LINEAR_MAPS, n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"Unknown decomposition {name!r}; known: {sorted(LINEAR_MAPS)}.{hint}") from None
+    return lookup(LINEAR_MAPS, name, "decomposition")
 
 
 def register_linear_map(name: str, cls: type) -> None:

@@ -205,7 +205,7 @@ class DimensionTree:
             if self.layout == "paired":
                 parts.append(f"{k}=({a}x{b})")
             else:
-                parts.append(f"{k}=in:{a}" if b == 1 and k < len(self.input_modes) else f"{k}=out:{b}")
+                parts.append(f"{k}=in:{a}" if k < len(self.input_modes) else f"{k}=out:{b}")
         return ", ".join(parts)
 
     # -- derived facts ------------------------------------------------------------------------------
