@@ -19,6 +19,7 @@ trained Keras weights map onto these cells one to one. The cells work in ``keras
 from __future__ import annotations
 
 import math
+import operator
 
 import keras
 from keras import ops
@@ -85,9 +86,12 @@ class FactorizedRNNCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+        try:
+            self.units = operator.index(units)
+        except TypeError:
+            self.units = 0
+        if isinstance(units, bool) or self.units < 1:
             raise ValueError(f"`units` must be a positive int, got {units!r}.")
-        self.units = units
         self.ranks = ranks
         self.input_modes = None if input_modes is None else tuple(int(m) for m in input_modes)
         self.hidden_modes = None if hidden_modes is None else tuple(int(m) for m in hidden_modes)
