@@ -19,7 +19,6 @@ trained Keras weights map onto these cells one to one. The cells work in ``keras
 from __future__ import annotations
 
 import math
-import operator
 
 import keras
 from keras import ops
@@ -28,6 +27,7 @@ from . import presets
 from .registry import linear_map_class
 from .stats import CompressionStats
 from .tensorize import default_num_modes, factorize, suggest_modes
+from .tree import positive_int
 
 STRUCTURES = ("input", "both", "joint")
 
@@ -86,12 +86,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        try:
-            self.units = operator.index(units)
-        except TypeError:
-            self.units = 0
-        if isinstance(units, bool) or self.units < 1:
-            raise ValueError(f"`units` must be a positive int, got {units!r}.")
+        self.units = positive_int(units, "units")
         self.ranks = ranks
         self.input_modes = None if input_modes is None else tuple(int(m) for m in input_modes)
         self.hidden_modes = None if hidden_modes is None else tuple(int(m) for m in hidden_modes)

@@ -3,8 +3,9 @@ model, htkeras or plain Keras.
 
 FLOPs count 2 per multiply-add, for one example: per call for feed-forward layers and per time step for
 recurrent layers. For factorized maps this is the cost at batch size 1 of the contraction order chosen at
-build time, with contractions among weights alone counted in full (at larger batches they are shared). Layers whose FLOPs are not modelled (convolutions, ...) show "?" and are left out of the
-FLOPs total, which says so.
+build time, with contractions among weights alone counted in full (at larger batches they are shared).
+Layers whose FLOPs are not modelled (convolutions, ...) show "?" and are left out of the FLOPs total,
+which says so.
 """
 
 from __future__ import annotations

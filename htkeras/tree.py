@@ -89,23 +89,25 @@ def structure_to_config(structure: Structure):
     return [structure_to_config(structure[0]), structure_to_config(structure[1])]
 
 
-def _as_positive_int(value, name, context):
-    """``operator.index(value)`` when it is an int >= 1, else a ValueError naming ``name``."""
+def positive_int(value, name, context=None):
+    """``operator.index(value)`` when it is an int >= 1, else a ValueError naming ``name`` (and showing
+    ``context``, the whole argument, when ``value`` is one entry of it)."""
+    context = value if context is None else context
     try:
         if isinstance(value, bool):
             raise TypeError
         value = operator.index(value)
     except TypeError:
-        raise ValueError(f"`{name}` must contain positive ints, got {context!r}.") from None
+        raise ValueError(f"`{name}` takes positive ints, got {context!r}.") from None
     if value < 1:
-        raise ValueError(f"`{name}` must contain positive ints (>= 1), got {context!r}.")
+        raise ValueError(f"`{name}` takes positive ints (>= 1), got {context!r}.")
     return value
 
 
 def _check_modes(modes, name) -> tuple:
     if isinstance(modes, (str, bytes)) or not isinstance(modes, Sequence) or len(modes) == 0:
         raise ValueError(f"`{name}` must be a non-empty list of positive ints, got {modes!r}.")
-    return tuple(_as_positive_int(m, name, list(modes)) for m in modes)
+    return tuple(positive_int(m, name, list(modes)) for m in modes)
 
 
 def rank_key_leaves(key) -> tuple:
@@ -297,4 +299,4 @@ class DimensionTree:
             values = list(ranks)
         else:
             values = [ranks] * len(non_root)
-        return tuple(_as_positive_int(v, name, ranks) for v in values) + (1,)
+        return tuple(positive_int(v, name, ranks) for v in values) + (1,)

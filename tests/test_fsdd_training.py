@@ -9,6 +9,7 @@ import pytest
 
 import htkeras
 from htkeras.datasets import load_fsdd_features, resolve_data_dir
+from training.quickstart import build_model
 
 
 def _fsdd_or_skip():
@@ -32,15 +33,7 @@ def fsdd():
 def test_beats_chance_on_an_unseen_speaker(cell_class, fsdd):
     x_train, y_train, x_test, y_test = fsdd
     keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input(x_train.shape[1:]),
-            keras.layers.Masking(0.0),
-            keras.layers.RNN(cell_class(32, ranks=4)),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = build_model(cell_class(32, ranks=4), x_train.shape[1:])
     start = time.time()
     model.fit(x_train, y_train, batch_size=32, epochs=6, verbose=0)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]

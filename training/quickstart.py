@@ -22,6 +22,20 @@ from htkeras.datasets import load_fsdd_features  # noqa: E402
 CELLS = {"ht": htkeras.HTLSTMCell, "fdht": htkeras.FDHTLSTMCell}
 
 
+def build_model(cell, input_shape, name="rnn") -> keras.Model:
+    """Masked log-mel frames -> ``RNN(cell)`` -> 10-way softmax, compiled with Adam(0.01)."""
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape, name="log_mel"),
+            keras.layers.Masking(0.0),
+            keras.layers.RNN(cell, name=name),
+            keras.layers.Dense(10, activation="softmax", name="digit"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cell", choices=sorted(CELLS), default="ht")
@@ -44,15 +58,7 @@ def main(argv=None):
           f"{int(test.sum())} test recordings of unseen speaker {args.test_speaker}")
 
     keras.utils.set_random_seed(args.seed)
-    model = keras.Sequential(
-        [
-            keras.Input(x.shape[1:], name="log_mel"),
-            keras.layers.Masking(0.0),
-            keras.layers.RNN(CELLS[args.cell](args.units, ranks=args.ranks), name=f"{args.cell}_lstm"),
-            keras.layers.Dense(10, activation="softmax", name="digit"),
-        ]
-    )
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = build_model(CELLS[args.cell](args.units, ranks=args.ranks), x.shape[1:], name=f"{args.cell}_lstm")
     start = time.time()
     model.fit(x[~test], y[~test], batch_size=32, epochs=args.epochs, verbose=2)
     seconds = time.time() - start

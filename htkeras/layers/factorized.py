@@ -17,6 +17,7 @@ from ..contraction import plan_contraction
 from ..initializers import factor_initializers, rescale_factors
 from ..stats import CompressionStats
 from ..tensorize import default_num_modes, factorize, suggest_modes, tensorize
+from ..tree import positive_int
 
 
 def _modes_or_none(modes, name):
@@ -75,8 +76,8 @@ class FactorizedDense(keras.layers.Layer):
         self.input_modes = _modes_or_none(input_modes, "input_modes")
         self.output_modes = _modes_or_none(output_modes, "output_modes")
         self.ranks = ranks
-        self.units = None if units is None else int(units)
-        self.num_modes = None if num_modes is None else int(num_modes)
+        self.units = None if units is None else positive_int(units, "units")
+        self.num_modes = None if num_modes is None else positive_int(num_modes, "num_modes")
         self.pad_inputs = bool(pad_inputs)
         self.use_bias = use_bias
         self.activation = keras.activations.get(activation)
@@ -86,8 +87,6 @@ class FactorizedDense(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        if self.num_modes is not None and self.num_modes < 1:
-            raise ValueError(f"`num_modes` must be >= 1, got {num_modes}.")
         self._resolved_output_modes = self._resolve_output_modes()
         self.output_dim = math.prod(self._resolved_output_modes)
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
@@ -100,8 +99,6 @@ class FactorizedDense(keras.layers.Layer):
                     f"{type(self).__name__} needs `output_modes` (e.g. [4, 8, 8]) or `units` (e.g. 256, "
                     "tensorized automatically)."
                 )
-            if self.units < 1:
-                raise ValueError(f"`units` must be >= 1, got {self.units}.")
             d = self.num_modes
             if d is None and self._same_num_modes() and self.input_modes is not None:
                 d = len(self.input_modes)
