@@ -53,7 +53,7 @@ def main(argv=None):
         parser.exit(2, f"error: {error}\n")
     test = speakers == args.test_speaker
     if not test.any():
-        parser.exit(2, f"error: no recordings of --test-speaker {args.test_speaker!r}; speakers: {sorted(set(speakers))}\n")
+        parser.exit(2, f"error: no recordings of --test-speaker {args.test_speaker!r}; speakers: {sorted(set(speakers.tolist()))}\n")
     print(f"FSDD: {int((~test).sum())} training recordings ({', '.join(sorted(set(speakers[~test])))}), "
           f"{int(test.sum())} test recordings of unseen speaker {args.test_speaker}")
 
