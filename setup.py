@@ -14,6 +14,7 @@ setup(
     install_requires=[
         "keras>=3.6,<4",
         "numpy>=1.26,<3",
+        "t3f==1.2.0",  # TTDense: unmaintained; only its core math is used (see htkeras/layers/tt_dense.py)
         "tensorflow>=2.16,<2.22",
     ],
     extras_require={

@@ -1,7 +1,11 @@
 """htkeras: compact recurrent networks from Hierarchical Tucker and other tensor decompositions (Keras 3)."""
 
-from . import presets
+from . import factory, presets
 from .cells import (
+    BTGRUCell,
+    BTLSTMCell,
+    CPGRUCell,
+    CPLSTMCell,
     FactorizedGRUCell,
     FactorizedLSTMCell,
     FactorizedRNNCell,
@@ -9,8 +13,24 @@ from .cells import (
     FDHTLSTMCell,
     HTGRUCell,
     HTLSTMCell,
+    TRGRUCell,
+    TRLSTMCell,
+    TTGRUCell,
+    TTLSTMCell,
+    TuckerGRUCell,
+    TuckerLSTMCell,
 )
-from .layers import FactorizedDense, HTDense
+from .convert import ConversionReport, from_dense, from_rnn
+from .factory import make_cell, make_linear_map
+from .layers import (
+    BTDense,
+    CPDense,
+    FactorizedDense,
+    HTDense,
+    TRDense,
+    TTDense,
+    TuckerDense,
+)
 from .registry import linear_map_class, register_linear_map
 from .stats import CompressionStats
 from .summary import compression_summary
@@ -18,7 +38,14 @@ from .summary import compression_summary
 __version__ = "0.1.0"
 
 __all__ = [
+    "BTDense",
+    "BTGRUCell",
+    "BTLSTMCell",
+    "CPDense",
+    "CPGRUCell",
+    "CPLSTMCell",
     "CompressionStats",
+    "ConversionReport",
     "FDHTGRUCell",
     "FDHTLSTMCell",
     "FactorizedDense",
@@ -28,8 +55,22 @@ __all__ = [
     "HTDense",
     "HTGRUCell",
     "HTLSTMCell",
+    "TRDense",
+    "TRGRUCell",
+    "TRLSTMCell",
+    "TTDense",
+    "TTGRUCell",
+    "TTLSTMCell",
+    "TuckerDense",
+    "TuckerGRUCell",
+    "TuckerLSTMCell",
     "compression_summary",
+    "factory",
+    "from_dense",
+    "from_rnn",
     "linear_map_class",
+    "make_cell",
+    "make_linear_map",
     "presets",
     "register_linear_map",
 ]

@@ -45,6 +45,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         decomposition: registry name of the factorized map.
         structure: ``"input"``, ``"both"`` or ``"joint"``.
         map_options: extra keyword arguments for the map, e.g. ``{"leaves": "paired"}`` or a ``tree``.
+        recurrent_ranks: ranks of the hidden-to-hidden map (``structure="both"``); default ``ranks``.
         num_modes: number of modes for automatic tensorization.
         pad_inputs: let automatic input modes zero-pad the map's input to a size that factors well
             (exact). With ``False``, a size that does not factor well is an error naming the padded size.
@@ -69,6 +70,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         decomposition=None,
         structure=None,
         map_options=None,
+        recurrent_ranks=None,
         num_modes=None,
         pad_inputs=True,
         activation="tanh",
@@ -96,6 +98,7 @@ class FactorizedRNNCell(keras.layers.Layer):
             raise ValueError(f"`structure` must be one of {STRUCTURES}, got {self.structure!r}.")
         self.map_class = linear_map_class(self.decomposition)
         self.map_options = dict(map_options or {})
+        self.recurrent_ranks = recurrent_ranks
         self.num_modes = num_modes
         self.pad_inputs = pad_inputs
         self.activation = keras.activations.get(activation)
@@ -149,11 +152,11 @@ class FactorizedRNNCell(keras.layers.Layer):
     def _gate_modes(self) -> tuple:
         return (self.gates * self._hidden[0],) + tuple(self._hidden[1:])
 
-    def _make_map(self, name, input_modes, initializer, regularizer, constraint):
+    def _make_map(self, name, input_modes, initializer, regularizer, constraint, ranks=None):
         return self.map_class(
             input_modes,
             self._gate_modes(),
-            self.ranks,
+            self.ranks if ranks is None else ranks,
             num_modes=self.num_modes,
             pad_inputs=self.pad_inputs,
             use_bias=False,
@@ -194,7 +197,8 @@ class FactorizedRNNCell(keras.layers.Layer):
             if not isinstance(init, keras.initializers.VarianceScaling):
                 init = self.kernel_initializer
             self.recurrent_map = self._make_map(
-                "recurrent_map", self._hidden, init, self.recurrent_regularizer, self.recurrent_constraint
+                "recurrent_map", self._hidden, init, self.recurrent_regularizer, self.recurrent_constraint,
+                self.recurrent_ranks,
             )
             self.recurrent_map.build((None, self.units))
         if self.use_bias:
@@ -280,6 +284,7 @@ class FactorizedRNNCell(keras.layers.Layer):
                 "decomposition": self.decomposition,
                 "structure": self.structure,
                 "map_options": self.map_options,
+                "recurrent_ranks": self.recurrent_ranks,
                 "num_modes": self.num_modes,
                 "pad_inputs": self.pad_inputs,
                 "activation": keras.activations.serialize(self.activation),
@@ -444,3 +449,40 @@ class FDHTGRUCell(FactorizedGRUCell):
     ``FDHTLSTMCell`` and, for how the reset gate meets the mega map, ``FactorizedGRUCell``."""
 
     _fixed = {"decomposition": "ht", "structure": "joint"}
+
+
+# -- the baselines: one named LSTM and GRU cell per decomposition ------------------------------------------
+_BASELINES = {
+    "tt": ("TT", "a Tensor-Train (``htkeras.TTDense``, t3f; Yang et al. 2017, Tjandra et al. 2017/2018)"),
+    "tr": ("TR", "a Tensor Ring (``htkeras.TRDense``; Pan et al. 2019)"),
+    "bt": ("BT", "a Block-Term (``htkeras.BTDense``; Ye et al. 2018)"),
+    "cp": ("CP", "a CP (``htkeras.CPDense``; Tjandra et al. 2018)"),
+    "tucker": ("Tucker", "a Tucker (``htkeras.TuckerDense``; Tjandra et al. 2018)"),
+}
+
+
+def _named_cell(base: type, decomposition: str) -> type:
+    prefix, what = _BASELINES[decomposition]
+    kind = base.__name__.replace("Factorized", "").replace("Cell", "")
+    name = f"{prefix}{kind}Cell"
+    doc = (
+        f"{kind} cell whose gate matrices are {what} map: by default the input-to-hidden map (all gates at "
+        f'once, dense hidden-to-hidden kernel); ``structure="both"`` factorizes the hidden-to-hidden map too '
+        f'(fully decomposed, as Tjandra et al. 2018) and ``structure="joint"`` uses one map on '
+        f"``[x_t, h_{{t-1}}]``.\n\n    ``{name}(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``; "
+        f"see ``{base.__name__}`` and ``FactorizedRNNCell`` (``map_options`` go to the map)."
+    )
+    cls = type(name, (base,), {"_fixed": {"decomposition": decomposition}, "__doc__": doc, "__module__": __name__})
+    return keras.saving.register_keras_serializable(package="htkeras")(cls)
+
+
+TTLSTMCell = _named_cell(FactorizedLSTMCell, "tt")
+TTGRUCell = _named_cell(FactorizedGRUCell, "tt")
+TRLSTMCell = _named_cell(FactorizedLSTMCell, "tr")
+TRGRUCell = _named_cell(FactorizedGRUCell, "tr")
+BTLSTMCell = _named_cell(FactorizedLSTMCell, "bt")
+BTGRUCell = _named_cell(FactorizedGRUCell, "bt")
+CPLSTMCell = _named_cell(FactorizedLSTMCell, "cp")
+CPGRUCell = _named_cell(FactorizedGRUCell, "cp")
+TuckerLSTMCell = _named_cell(FactorizedLSTMCell, "tucker")
+TuckerGRUCell = _named_cell(FactorizedGRUCell, "tucker")

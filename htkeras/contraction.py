@@ -41,14 +41,16 @@ class ContractionPlan:
         """Multiply-adds x 2 for one call on ``batch_size`` examples."""
         return sum(s.fixed_flops + batch_size * s.per_example_flops for s in self.steps)
 
-    def __call__(self, operands):
-        from keras import ops
+    def __call__(self, operands, einsum=None):
+        """Contract ``operands`` with ``keras.ops.einsum`` (or the given ``einsum``, e.g. NumPy's)."""
+        if einsum is None:
+            from keras.ops import einsum
 
         work = list(operands)
         for step in self.steps:
             b = work.pop(step.rhs)
             a = work.pop(step.lhs)
-            work.append(ops.einsum(step.equation, a, b))
+            work.append(einsum(step.equation, a, b))
         (result,) = work
         return result
 
@@ -110,7 +112,8 @@ def greedy_path(inputs, output, sizes) -> list:
 
 
 def numpy_greedy_path(inputs, output, sizes):
-    """NumPy's (opt_einsum's) size-based greedy path, or None when there are too many labels."""
+    """NumPy's (opt_einsum's) size-based greedy path; None when there are too many labels or it is not a
+    sequence of pairwise contractions."""
     labels = list(dict.fromkeys(lab for t in inputs for lab in t))
     if len(labels) > len(LETTERS):
         return None
@@ -118,7 +121,58 @@ def numpy_greedy_path(inputs, output, sizes):
     eq = ",".join("".join(letter[x] for x in t) for t in inputs) + "->" + "".join(letter[x] for x in output)
     dummies = [np.broadcast_to(np.zeros((), np.float32), tuple(sizes[x] for x in t)) for t in inputs]
     path, _ = np.einsum_path(eq, *dummies, optimize="greedy")
-    return [tuple(p) for p in path[1:]]
+    steps = [tuple(p) for p in path[1:]]
+    return steps if all(len(p) == 2 for p in steps) else None  # pairs only (no one-operand reductions)
+
+
+def optimal_path(inputs, output, sizes, max_operands: int = 10):
+    """The pairwise order with fewest FLOPs, by dynamic programming over subsets of operands
+    (``O(3^n)`` pairs of subsets; None above ``max_operands``). Outer products are allowed, and a label
+    shared by more than two operands (a CP rank, a block-term block) stays until its last operand joins."""
+    count = len(inputs)
+    if count > max_operands:
+        return None
+    full = (1 << count) - 1
+    label_sets = [set(t) for t in inputs]
+
+    def labels_of(mask):
+        inside = set().union(*(label_sets[k] for k in range(count) if mask >> k & 1))
+        outside = set().union(*(label_sets[k] for k in range(count) if not mask >> k & 1), output)
+        return inside & outside if mask != full else set(output)
+
+    result = {1 << k: labels_of(1 << k) for k in range(count)}
+    best = {1 << k: (0, None) for k in range(count)}
+    for mask in range(1, full + 1):
+        if mask in best:
+            continue
+        result[mask] = labels_of(mask)
+        low = mask & -mask
+        sub = (mask - 1) & mask
+        choice = None
+        while sub:
+            if sub & low:  # each split once: the part holding the lowest operand
+                other = mask ^ sub
+                touched = result[sub] | result[other]
+                cost = best[sub][0] + best[other][0] + 2 * math.prod(sizes[lab] for lab in touched)
+                if choice is None or cost < choice[0]:
+                    choice = (cost, (sub, other))
+            sub = (sub - 1) & mask
+        best[mask] = choice
+    path, work = [], [1 << k for k in range(count)]
+
+    def emit(mask):
+        split = best[mask][1]
+        if split is None:
+            return
+        emit(split[0])
+        emit(split[1])
+        i, j = sorted((work.index(split[0]), work.index(split[1])))
+        path.append((i, j))
+        del work[j], work[i]
+        work.append(mask)
+
+    emit(full)
+    return path
 
 
 def plan_contraction(
@@ -129,7 +183,7 @@ def plan_contraction(
     batch_size: int = 32,
     candidates: Sequence[Sequence[tuple]] = (),
 ) -> ContractionPlan:
-    """Cheapest plan among the greedy orders and the given candidate paths.
+    """Cheapest plan among the greedy orders, the optimal order (small networks) and the given paths.
 
     Args:
         inputs: labels of each operand, in the order the operands will be passed to the plan.
@@ -145,9 +199,7 @@ def plan_contraction(
     if len(inputs) < 2:
         raise ValueError("A contraction plan needs at least two operands.")
     paths = [greedy_path(inputs, output, sizes), *candidates]
-    numpy_path = numpy_greedy_path(inputs, output, sizes)
-    if numpy_path is not None:
-        paths.append(numpy_path)
+    paths += [p for p in (numpy_greedy_path(inputs, output, sizes), optimal_path(inputs, output, sizes)) if p]
     best = None
     for path in paths:
         plan = ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label)))

@@ -30,6 +30,56 @@ PRESETS: dict = {
             "dense input-to-hidden matrix. The cell's dense 256 x 1,024 recurrent kernel and bias are separate."
         ),
     },
+    "ucf11_tt_lstm": {
+        "cell": "TTLSTMCell",
+        "paper": 'Yang et al., "Tensor-Train Recurrent Neural Networks for Video Classification", ICML 2017 (UCF11)',
+        "input_shape": (6, 57600),
+        "config": {"units": 256, "ranks": 4, "input_modes": [8, 20, 20, 18], "hidden_modes": [4, 4, 4, 4]},
+        "input_map_parameters": 3360,
+        "notes": (
+            "TT matrix with input modes [8, 20, 20, 18] and output modes [16, 4, 4, 4] (the 4 gates folded into "
+            "the first mode), TT ranks [1, 4, 4, 4, 1]: cores 8*16*4 + 4*20*4*4 + 4*20*4*4 + 4*18*4 = 3,360 weights, "
+            "no bias. Dense 256 x 1,024 recurrent kernel and bias separate."
+        ),
+    },
+    "ucf11_tt_gru": {
+        "cell": "TTGRUCell",
+        "paper": 'Yang et al., "Tensor-Train Recurrent Neural Networks for Video Classification", ICML 2017 (UCF11)',
+        "input_shape": (6, 57600),
+        "config": {"units": 256, "ranks": 4, "input_modes": [8, 20, 20, 18], "hidden_modes": [4, 4, 4, 4]},
+        "input_map_parameters": 3232,
+        "notes": (
+            "As ucf11_tt_lstm with 3 gates: output modes [12, 4, 4, 4]: 8*12*4 + 1,280 + 1,280 + 288 = 3,232 weights."
+        ),
+    },
+    "youtube_tt_lstm": {
+        "cell": "TTLSTMCell",
+        "paper": 'Yang et al., ICML 2017 (YouTube Celebrities Face; the same shape serves HMDB51)',
+        "input_shape": (6, 57600),
+        "config": {"units": 256, "ranks": 4, "input_modes": [4, 20, 20, 36], "hidden_modes": [4, 4, 4, 4]},
+        "input_map_parameters": 3392,
+        "notes": (
+            "Input modes [4, 20, 20, 36], output [16, 4, 4, 4], TT ranks 4: 4*16*4 + 1,280 + 1,280 + 4*36*4 = 3,392."
+        ),
+    },
+    "ucf11_bt_lstm": {
+        "cell": "BTLSTMCell",
+        "paper": 'Ye et al., "Learning Compact Recurrent Neural Networks with Block-Term Tensor Decomposition", '
+        "CVPR 2018 (UCF11)",
+        "input_shape": (6, 57600),
+        "config": {
+            "units": 256,
+            "ranks": 4,
+            "input_modes": [8, 20, 20, 18],
+            "hidden_modes": [4, 4, 4, 4],
+            "map_options": {"blocks": 2, "layout": "paired"},
+        },
+        "input_map_parameters": 3392,
+        "notes": (
+            "Two Tucker blocks over the mode pairs (8*16, 20*4, 20*4, 18*4) = (128, 80, 80, 72), Tucker ranks 4: "
+            "2 * (4^4 + (128 + 80 + 80 + 72) * 4) = 3,392 weights."
+        ),
+    },
 }
 
 

@@ -1,11 +1,27 @@
-"""One registry of factorized linear maps, looked up by name (``"ht"``, and the baselines as they land)."""
+"""One registry of factorized linear maps, looked up by name (``"ht"``, ``"tt"``, ``"tr"``, ``"bt"``,
+``"cp"``, ``"tucker"``); cells and ``htkeras.factory`` build their maps from it."""
 
 from __future__ import annotations
 
-from .layers import FactorizedDense, HTDense
+from .layers import (
+    BTDense,
+    CPDense,
+    FactorizedDense,
+    HTDense,
+    TRDense,
+    TTDense,
+    TuckerDense,
+)
 from .lookup import lookup
 
-LINEAR_MAPS: dict = {"ht": HTDense}
+LINEAR_MAPS: dict = {
+    "ht": HTDense,
+    "tt": TTDense,
+    "tr": TRDense,
+    "bt": BTDense,
+    "cp": CPDense,
+    "tucker": TuckerDense,
+}
 
 
 def linear_map_class(name: str) -> type:

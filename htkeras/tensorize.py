@@ -15,11 +15,14 @@ from functools import lru_cache
 
 
 def default_num_modes(n: int) -> int:
-    """Number of modes for a size ``n``: about one mode per factor of 8, between 1 and 4.
+    """Number of modes for a size ``n``: about one mode per factor of 8, between 2 and 4 (1 below 4, where
+    there is nothing to factorize).
 
-    40 -> 2 ([5, 8]), 64 -> 2, 256 -> 3, 4,096 -> 4, 57,600 -> 4.
+    8 -> 2 ([2, 4]), 40 -> 2 ([5, 8]), 64 -> 2, 256 -> 3, 4,096 -> 4, 57,600 -> 4.
     """
-    return max(1, min(4, round(math.log(max(n, 2)) / math.log(8))))
+    if n < 4:
+        return 1
+    return max(2, min(4, round(math.log(n) / math.log(8))))
 
 
 @lru_cache(maxsize=4096)

@@ -144,6 +144,20 @@ class FactorizedDense(keras.layers.Layer):
         """``(inputs, output, sizes, network_shapes, candidate_paths, batch_label)`` (see contraction)."""
         raise NotImplementedError
 
+    def _contract(self, x, factors):
+        """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and the factors in network shapes."""
+        return self._plan([x] + factors)
+
+    def _decompose(self, matrix, max_rank, rtol):
+        """``(ranks, factors, relative_error)``: this layer's structure fitted to the NumPy
+        ``(padded_input_dim, units)`` ``matrix``: ``ranks`` for the constructor, capped by ``max_rank`` (int
+        or None) and, where the format supports it (``adaptive_ranks``), chosen to meet the relative error
+        ``rtol``; ``factors`` in the order of the weights (reshaped to them by the caller); the error of the
+        fit. ``htkeras.convert`` uses it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be fitted to a dense matrix.")
+
+    adaptive_ranks = False  # whether _decompose chooses ranks from a tolerance (else convert searches)
+
     def _dense_from_factors(self, factors) -> "np.ndarray":  # noqa: F821
         """NumPy dense kernel ``(prod(input_modes), prod(output_modes))`` from NumPy factors."""
         raise NotImplementedError
@@ -203,7 +217,7 @@ class FactorizedDense(keras.layers.Layer):
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
         factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
-        y = ops.reshape(self._plan([x] + factors), tuple(lead) + (self.output_dim,))
+        y = ops.reshape(self._contract(x, factors), tuple(lead) + (self.output_dim,))
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
@@ -252,8 +266,12 @@ class FactorizedDense(keras.layers.Layer):
         return CompressionStats(
             params=self.num_factor_parameters + bias,
             dense_params=self.input_dim * self.output_dim + bias,
-            flops=self._plan.flops(1) + bias,
+            flops=self._flops_per_example() + bias,
         )
+
+    def _flops_per_example(self) -> int:
+        """FLOPs of one ``x @ W`` for one example (the plan's, weight-only steps counted in full)."""
+        return self._plan.flops(1)
 
     def _require_built(self):
         if not self.built:

@@ -64,6 +64,13 @@ class HTDense(FactorizedDense):
         inputs, output, sizes, shapes = ht.network(self.tree, self.node_ranks)
         return inputs, output, sizes, shapes, [ht.weights_first_path(self.tree)], ht.BATCH
 
+    adaptive_ranks = True
+
+    def _decompose(self, matrix, max_rank, rtol):
+        """HT-SVD (``htkeras.ht.ht_svd``)."""
+        result = ht.ht_svd(matrix, self.tree, max_rank, rtol)
+        return list(result.ranks[:-1]), result.factors, result.relative_error
+
     def _dense_from_factors(self, factors):
         return ht.to_dense(self.tree, factors)
 
