@@ -18,7 +18,8 @@ setup(
         "tensorflow>=2.16,<2.22",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7"],
+        "train": ["matplotlib>=3.7"],
         "jax": ["jax>=0.4.30"],
     },
     classifiers=[

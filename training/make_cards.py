@@ -1,0 +1,161 @@
+"""Write MODEL_CARDS.md, each zoo model's README.md card and the accuracy-vs-parameters plot, from the
+``metrics.json`` files that the training runs wrote. No figure is typed in by hand.
+
+    python -m training.make_cards [--zoo zoo] [--out MODEL_CARDS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .run_io import atomic_write, read_json
+
+TARGET = {  # issue 4's goal for the FSDD models, checked against the measured numbers
+    "model": "fsdd-fdht-lstm",
+    "baseline": "fsdd-lstm",
+    "max_parameters": 10_000,
+    "max_gap_points": 1.0,
+    "min_unseen_speaker_accuracy": 0.90,
+}
+
+
+def load_metrics(zoo: Path) -> dict:
+    return {p.parent.name: read_json(p) for p in sorted(zoo.glob("*/metrics.json"))}
+
+
+def _cv(m) -> str:
+    cv = m.get("cross_validation")
+    return "n/a" if not cv else f"{100 * cv['accuracy_mean']:.1f} ± {100 * cv['accuracy_std']:.1f}"
+
+
+def table(metrics: dict) -> str:
+    rows = [
+        "| model | parameters | compression | leave-one-speaker-out accuracy (%) | epochs | training time | commit |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, m in metrics.items():
+        rows.append(
+            f"| [{name}](zoo/{name}/README.md) | {m['parameters']:,} | {m['compression']:.1f}× | {_cv(m)} | "
+            f"{m['epochs']} | {m['train_seconds']:.0f} s on {m['hardware']['cpu_cores']} CPU cores | "
+            f"`{m['commit'][:12]}` |"
+        )
+    return "\n".join(rows)
+
+
+def target_lines(metrics: dict) -> list:
+    model, base = metrics.get(TARGET["model"]), metrics.get(TARGET["baseline"])
+    if not model or not base or not model.get("cross_validation") or not base.get("cross_validation"):
+        return [f"Target ({TARGET['model']} vs {TARGET['baseline']}): not measured yet."]
+    acc, base_acc = model["cross_validation"]["accuracy_mean"], base["cross_validation"]["accuracy_mean"]
+    gap = 100 * (base_acc - acc)
+    checks = [
+        (f"at most {TARGET['max_parameters']:,} parameters", model["parameters"] <= TARGET["max_parameters"],
+         f"{model['parameters']:,}"),
+        (f"within {TARGET['max_gap_points']:.0f} point of {TARGET['baseline']} on leave-one-speaker-out CV",
+         gap <= TARGET["max_gap_points"], f"{100 * acc:.1f}% vs {100 * base_acc:.1f}% ({gap:+.1f} points behind)"),
+        (f"at least {100 * TARGET['min_unseen_speaker_accuracy']:.0f}% on unseen speakers (CV mean)",
+         acc >= TARGET["min_unseen_speaker_accuracy"], f"{100 * acc:.1f}%"),
+    ]
+    return [f"- {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
+
+
+def card(name: str, m: dict) -> str:
+    cv = m.get("cross_validation")
+    lines = [
+        f"# {name}",
+        "",
+        f"Task: {m.get('task')}. Data: {m['data']['name']}; {m['data']['examples']:,} recordings of "
+        f"{len(m['data']['speakers'])} speakers ({', '.join(m['data']['speakers'])}); {m['data']['features']}.",
+        "",
+        f"- Parameters: {m['parameters']:,} ({m['compression']:.1f}× fewer than the same model with dense "
+        f"gate matrices, {m['dense_parameters']:,}).",
+    ]
+    if cv:
+        folds = ", ".join(f"{g} {100 * a:.1f}%" for g, a in cv["fold_accuracy"].items())
+        lines.append(
+            f"- Leave-one-speaker-out cross-validation ({len(cv['groups'])} folds, each tested on a speaker it never "
+            f"heard): {_cv(m)}% at {cv['chosen_epochs']} epochs (the epoch count with the best mean over the "
+            f"folds). Per fold: {folds}."
+        )
+    lines += [
+        f"- Final weights: trained on {m['split']['train']} for {m['epochs']} epochs in {m['train_seconds']:.0f} s "
+        f"({m['hardware']['cpu']}, {m['hardware']['cpu_cores']} cores, {m['hardware']['backend']} backend, "
+        f"Keras {m['hardware']['keras']}); final training accuracy {100 * m['train_accuracy']:.1f}%.",
+        f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` (with `--cv` first) "
+        f"at commit `{m['commit']}` on {m['created']}.",
+        "- No test set of ours is reported: the sixth FSDD speaker is held out elsewhere to test these weights.",
+        "",
+        "![training curves](curves.png)",
+        "",
+        "Licence of the data: CC BY-SA 4.0 (FSDD). Files: `config.json` (model spec and labels), "
+        "`model.weights.h5`, `metrics.json`, `cv.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(metrics: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for name, m in metrics.items():
+        cv = m.get("cross_validation")
+        if cv:
+            ax.errorbar(m["parameters"], 100 * cv["accuracy_mean"], yerr=100 * cv["accuracy_std"], fmt="o", capsize=3)
+            ax.annotate(name, (m["parameters"], 100 * cv["accuracy_mean"]), textcoords="offset points", xytext=(5, 5))
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel("leave-one-speaker-out accuracy (%)")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--zoo", default="zoo")
+    parser.add_argument("--out", default="MODEL_CARDS.md")
+    args = parser.parse_args(argv)
+    zoo = Path(args.zoo)
+    metrics = load_metrics(zoo)
+    for name, m in metrics.items():
+        atomic_write(zoo / name / "README.md", lambda tmp, text=card(name, m): tmp.write_text(text))
+    if metrics:
+        plot(metrics, zoo / "accuracy_vs_parameters.png")
+    text = "\n".join(
+        [
+            "# Model cards",
+            "",
+            "Generated by `python -m training.make_cards` from the `metrics.json` files that the training runs wrote "
+            "(`training/train.py`); no figure here is typed in by hand.",
+            "",
+            "## FSDD spoken digits",
+            "",
+            "Hyper-parameters and epoch counts are chosen by leave-one-speaker-out cross-validation over the five "
+            "speakers we have; the final weights are then trained on all five. The accuracy below is the CV mean on "
+            "unseen speakers (± the standard deviation over folds).",
+            "",
+            table(metrics) if metrics else "No models yet.",
+            "",
+            "![accuracy against parameters](zoo/accuracy_vs_parameters.png)",
+            "",
+            "### Target",
+            "",
+            *target_lines(metrics),
+            "",
+            "## Not trained here",
+            "",
+            "UCF11, YouTube Celebrities and HMDB51 (the papers' video datasets) are not available offline, so no video "
+            "weights are published; Polyphonic music, Fashion-MNIST and CNN front-end models are not trained yet.",
+            "",
+        ]
+    )
+    atomic_write(Path(args.out), lambda tmp: tmp.write_text(text))
+    print(f"wrote {args.out} and {len(metrics)} model cards")
+
+
+if __name__ == "__main__":
+    main()

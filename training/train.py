@@ -1,0 +1,264 @@
+"""Train a model from a config file, with safe checkpoints and measured metrics.
+
+    python -m training.train CONFIG [--out DIR] [--cv] [--resume] [--data-dir DIR] [--quiet]
+
+``--cv``: grouped cross-validation (for FSDD: leave one speaker out). Each fold trains for the configured
+number of epochs and records its held-out accuracy after every epoch; the number of epochs for the final
+model is the one with the best *mean* held-out accuracy over the folds. Results go to ``DIR/cv.json``.
+
+Without ``--cv``: the final model, trained on every example (with ``"epochs": "cv"`` for the epoch count
+chosen by a previous ``--cv`` run in the same DIR). Optional early stopping on a stratified validation
+fraction (``"validation": {"fraction": 0.1}, "patience": 5``). Writes ``config.json``,
+``model.weights.h5``, ``metrics.json`` (accuracy, parameters, compression, time, hardware, git commit,
+data and split) and ``curves.png``.
+
+Checkpoints: after every epoch the whole model (with its optimizer state) and the run state are written to
+``DIR/checkpoint/`` through a temporary file and a rename, so a kill never leaves a broken checkpoint;
+``--resume`` continues from the last finished epoch (or, with ``--cv``, after the last finished fold).
+
+The config (JSON)::
+
+    {"name": "fsdd-fdht-lstm", "task": "spoken digit classification",
+     "dataset": {"name": "fsdd", "num_frames": 40, "num_mels": 40},
+     "model": {"kind": "fdht", "cell": "lstm", "units": 32, "ranks": 4, "options": {}},
+     "training": {"epochs": "cv", "cv_epochs": 20, "batch_size": 32, "learning_rate": 0.01, "seed": 0}}
+
+``"epochs": "cv"``: cross-validate for ``cv_epochs`` epochs, then train the final model for the chosen count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import htkeras  # noqa: E402
+from htkeras.models import build_classifier  # noqa: E402
+
+from .data import load_dataset  # noqa: E402
+from .run_io import atomic_write, git_commit, hardware, read_json, write_json  # noqa: E402
+
+DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
+
+
+def model_spec(config: dict, data) -> dict:
+    return {**config["model"], "input_shape": list(data.x.shape[1:]), "num_classes": len(data.labels)}
+
+
+def compiled_model(spec: dict, learning_rate: float) -> keras.Model:
+    model = build_classifier(spec)
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """``EarlyStopping`` on ``val_loss`` whose counters survive a resume (``state``: from a checkpoint)."""
+
+    def __init__(self, patience: int, state: dict | None = None):
+        super().__init__("val_loss", patience=patience)
+        self.saved = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved:
+            self.wait, self.best, self.best_epoch = self.saved["wait"], self.saved["best"], self.saved["best_epoch"]
+
+    def state(self) -> dict:
+        return {"wait": self.wait, "best": float(self.best), "best_epoch": self.best_epoch}
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """After every epoch: the model with its optimizer (``model.keras``) and the run state (``state.json``:
+    epochs done, history, training seconds, early-stopping counters), each written atomically, the state
+    last, so that it never points past the saved model."""
+
+    def __init__(self, folder: Path, state: dict, early_stopping=None):
+        super().__init__()
+        self.folder, self.state, self.early_stopping = folder, state, early_stopping
+        self.start, self.seconds_before = time.time(), state["seconds"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.state["history"].setdefault(key, []).append(float(value))
+        atomic_write(self.folder / "model.keras", self.model.save)
+        self.state.update({"epochs_done": epoch + 1, "seconds": self.seconds_before + time.time() - self.start})
+        if self.early_stopping is not None:
+            self.state["early_stopping"] = self.early_stopping.state()
+        write_json(self.folder / "state.json", self.state)
+
+
+def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, validation=None, resume=False, verbose=1):
+    """Fit for ``epochs`` epochs in total, continuing the checkpoint in ``folder`` when ``resume``.
+    Returns ``(model, state)`` with ``state["history"]`` and ``state["seconds"]`` (training time in all)."""
+    state = {"epochs_done": 0, "history": {}, "seconds": 0.0}
+    state_path = folder / "state.json"
+    if resume and state_path.exists():
+        state = read_json(state_path)
+        model = keras.saving.load_model(folder / "model.keras")
+        print(f"Resuming after epoch {state['epochs_done']} from {folder}")
+    es = None
+    if training.get("patience") and validation is not None:
+        es = ResumableEarlyStopping(int(training["patience"]), state.get("early_stopping"))
+    callbacks = [Checkpoint(folder, state, es)] + ([es] if es is not None else [])
+    if state["epochs_done"] < epochs:
+        model.fit(
+            x, y, batch_size=int(training["batch_size"]), epochs=epochs, initial_epoch=state["epochs_done"],
+            validation_data=validation, callbacks=callbacks, verbose=verbose,
+        )
+    return model, state
+
+
+def stratified_split(y, fraction: float, seed: int):
+    """Boolean mask of a validation set holding ``fraction`` of every class."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(y), bool)
+    for label in np.unique(y):
+        index = np.flatnonzero(y == label)
+        mask[rng.choice(index, max(1, round(fraction * len(index))), replace=False)] = True
+    return mask
+
+
+def cross_validate(config, data, out: Path, resume: bool, verbose: int) -> dict:
+    training = {**DEFAULTS, **config["training"]}
+    epochs = int(training["cv_epochs"] if training["epochs"] == "cv" else training["epochs"])
+    path = out / "cv.json"
+    result = read_json(path) if resume and path.exists() else {"folds": {}}
+    spec = model_spec(config, data)
+    for group in sorted(set(data.groups.tolist())):
+        if group in result["folds"]:
+            continue
+        held_out = data.groups == group
+        keras.utils.set_random_seed(int(training["seed"]))
+        model = compiled_model(spec, float(training["learning_rate"]))
+        folder = out / "checkpoint" / f"cv-{group}"
+        _, state = fit_with_checkpoints(
+            model, data.x[~held_out], data.y[~held_out], epochs, folder, training,
+            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose,
+        )
+        history = state["history"]
+        result["folds"][group] = {"val_accuracy": history["val_accuracy"], "seconds": state["seconds"]}
+        write_json(path, result)
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"fold {group}: held-out accuracy by epoch {np.round(history['val_accuracy'], 3).tolist()}")
+    curves = np.array([fold["val_accuracy"] for fold in result["folds"].values()])
+    best = int(np.argmax(curves.mean(axis=0)))
+    result.update(
+        {
+            "scheme": "leave one group out",
+            "groups": sorted(result["folds"]),
+            "mean_curve": curves.mean(axis=0).tolist(),
+            "chosen_epochs": best + 1,
+            "accuracy_mean": float(curves[:, best].mean()),
+            "accuracy_std": float(curves[:, best].std()),
+            "fold_accuracy": {g: fold["val_accuracy"][best] for g, fold in result["folds"].items()},
+            "commit": git_commit(),
+            "hardware": hardware(),
+        }
+    )
+    write_json(path, result)
+    print(f"CV: {result['accuracy_mean']:.3f} +- {result['accuracy_std']:.3f} at {best + 1} epochs")
+    return result
+
+
+def plot_curves(history: dict, cv: dict | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for key in ("loss", "val_loss"):
+        if key in history:
+            axes[0].plot(range(1, len(history[key]) + 1), history[key], label=key)
+    for key in ("accuracy", "val_accuracy"):
+        if key in history:
+            axes[1].plot(range(1, len(history[key]) + 1), history[key], label=key)
+    if cv:
+        axes[1].plot(range(1, len(cv["mean_curve"]) + 1), cv["mean_curve"], "--", label="CV mean held-out")
+    for ax, title in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.legend()
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+
+
+def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
+    training = {**DEFAULTS, **config["training"]}
+    cv = read_json(out / "cv.json") if (out / "cv.json").exists() else None
+    epochs = training["epochs"]
+    if epochs == "cv":
+        if cv is None or "chosen_epochs" not in cv:
+            raise SystemExit(f'"epochs": "cv" needs a finished cross-validation in {out}: run with --cv first.')
+        epochs = cv["chosen_epochs"]
+    seed = int(training["seed"])
+    x, y, validation, split = data.x, data.y, None, {"train": "all examples", "validation": None}
+    if training["validation"]:
+        mask = stratified_split(y, float(training["validation"]["fraction"]), seed)
+        x, y, validation = x[~mask], y[~mask], (x[mask], y[mask])
+        split = {"train": f"{int((~mask).sum())} examples", "validation": f"{int(mask.sum())} (stratified, seed {seed})"}
+    keras.utils.set_random_seed(seed)
+    spec = model_spec(config, data)
+    model = compiled_model(spec, float(training["learning_rate"]))
+    model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose)
+    history = state["history"]
+    atomic_write(out / "model.weights.h5", model.save_weights)
+    write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels)})
+    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
+    metrics = {
+        "name": config["name"],
+        "task": config.get("task"),
+        "data": data.description,
+        "split": split,
+        "cross_validation": None if cv is None else {
+            key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
+        },
+        "epochs": len(history.get("loss", [])),
+        "train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
+        "validation_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
+        "parameters": int(model.count_params()),
+        "dense_parameters": int(report.total.dense_params),
+        "compression": report.total.compression,
+        "train_seconds": state["seconds"],
+        "hardware": hardware(),
+        "commit": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_json(out / "metrics.json", metrics)
+    plot_curves(history, cv, out / "curves.png")
+    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    print(f"{config['name']}: {metrics['parameters']:,} parameters, written to {out}")
+    return metrics
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="a JSON config (see training/configs/)")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/<config name>)")
+    parser.add_argument("--cv", action="store_true", help="cross-validate over groups (speakers) instead")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    args = parser.parse_args(argv)
+    config = read_json(args.config)
+    out = Path(args.out or Path("runs") / config["name"])
+    try:
+        data = load_dataset(config["dataset"], args.data_dir)
+    except FileNotFoundError as error:
+        parser.exit(2, f"error: {error}\n")
+    verbose = 2 if args.quiet else 1
+    if args.cv:
+        return cross_validate(config, data, out, args.resume, verbose)
+    return train_final(config, data, out, args.resume, verbose)
+
+
+if __name__ == "__main__":
+    main()
