@@ -1,6 +1,12 @@
 import pytest
 
-from htkeras.tensorize import default_num_modes, factorize, is_good, suggest_modes, tensorize
+from htkeras.tensorize import (
+    default_num_modes,
+    factorize,
+    is_good,
+    suggest_modes,
+    tensorize,
+)
 from htkeras.tree import DimensionTree, ranks_to_config
 
 

@@ -60,7 +60,8 @@ def target_lines(metrics: dict) -> list:
     return [f"- {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
 
 
-def card(name: str, m: dict) -> str:
+def card(name: str, metrics: dict) -> str:
+    m = metrics[name]
     cv = m.get("cross_validation")
     lines = [
         f"# {name}",
@@ -86,6 +87,7 @@ def card(name: str, m: dict) -> str:
         f"at commit `{m['commit']}` on {m['created']}.",
         "- No test set of ours is reported: the sixth FSDD speaker is held out elsewhere to test these weights.",
         "",
+        *(["## Target", "", *target_lines(metrics), ""] if name == TARGET["model"] else []),
         "![training curves](curves.png)",
         "",
         "Licence of the data: CC BY-SA 4.0 (FSDD). Files: `config.json` (model spec and labels), "
@@ -121,8 +123,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     zoo = Path(args.zoo)
     metrics = load_metrics(zoo)
-    for name, m in metrics.items():
-        atomic_write(zoo / name / "README.md", lambda tmp, text=card(name, m): tmp.write_text(text))
+    for name in metrics:
+        atomic_write(zoo / name / "README.md", lambda tmp, text=card(name, metrics): tmp.write_text(text))
     if metrics:
         plot(metrics, zoo / "accuracy_vs_parameters.png")
     text = "\n".join(

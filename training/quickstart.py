@@ -18,27 +18,14 @@ import keras  # noqa: E402
 
 import htkeras  # noqa: E402
 from htkeras.datasets import load_fsdd_features  # noqa: E402
+from training.train import compiled_model  # noqa: E402
 
-CELLS = {"ht": htkeras.HTLSTMCell, "fdht": htkeras.FDHTLSTMCell}
-
-
-def build_model(cell, input_shape, name="rnn") -> keras.Model:
-    """Masked log-mel frames -> ``RNN(cell)`` -> 10-way softmax, compiled with Adam(0.01)."""
-    model = keras.Sequential(
-        [
-            keras.Input(input_shape, name="log_mel"),
-            keras.layers.Masking(0.0),
-            keras.layers.RNN(cell, name=name),
-            keras.layers.Dense(10, activation="softmax", name="digit"),
-        ]
-    )
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+CELLS = ("ht", "fdht")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cell", choices=sorted(CELLS), default="ht")
+    parser.add_argument("--cell", choices=CELLS, default="ht")
     parser.add_argument("--data-dir", default=None, help="folder holding fsdd/ (default: $HTKERAS_DATA or ../shared/data)")
     parser.add_argument("--test-speaker", default="george")
     parser.add_argument("--units", type=int, default=32)
@@ -58,7 +45,8 @@ def main(argv=None):
           f"{int(test.sum())} test recordings of unseen speaker {args.test_speaker}")
 
     keras.utils.set_random_seed(args.seed)
-    model = build_model(CELLS[args.cell](args.units, ranks=args.ranks), x.shape[1:], name=f"{args.cell}_lstm")
+    spec = {"kind": args.cell, "units": args.units, "ranks": args.ranks, "input_shape": x.shape[1:], "num_classes": 10}
+    model = compiled_model(spec, learning_rate=0.01)
     start = time.time()
     model.fit(x[~test], y[~test], batch_size=32, epochs=args.epochs, verbose=2)
     seconds = time.time() - start

@@ -8,8 +8,6 @@ import platform
 import subprocess
 from pathlib import Path
 
-import keras
-
 
 def atomic_write(path, write) -> None:
     """Call ``write(temporary_path)``, then rename the file onto ``path`` (a kill never leaves half a file)."""
@@ -45,6 +43,8 @@ def git_commit() -> str:
 
 
 def _accelerator():
+    import keras
+
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -59,6 +59,8 @@ def _accelerator():
 
 
 def hardware() -> dict:
+    import keras
+
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

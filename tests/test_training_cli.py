@@ -1,0 +1,144 @@
+"""The training CLI on real FSDD data (a small model, three speakers): cross-validation, the final run's
+files, a kill during training followed by --resume, and the generated model cards."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from training import make_cards
+from training.run_io import atomic_write, read_json
+
+from .test_fsdd_training import _fsdd_or_skip
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small_config(tmp_path, epochs):
+    config = {
+        "name": "fsdd-tiny-fdht-lstm",
+        "task": "spoken digit classification",
+        "dataset": {"name": "fsdd", "num_frames": 20, "num_mels": 20, "speakers": ["george", "jackson", "lucas"]},
+        "model": {"kind": "fdht", "cell": "lstm", "units": 8, "ranks": 2, "options": {}},
+        "training": {"epochs": epochs, "cv_epochs": 2, "batch_size": 64, "learning_rate": 0.01, "seed": 0},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def train(*args, **kwargs):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "training.train", *map(str, args), "--quiet"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False, **kwargs)
+
+
+def test_cross_validation_then_final_model(tmp_path):
+    _fsdd_or_skip()
+    config, out = small_config(tmp_path, "cv"), tmp_path / "run"
+    result = train(config, "--out", out, "--cv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cv = read_json(out / "cv.json")
+    assert cv["groups"] == ["george", "jackson", "lucas"] and len(cv["mean_curve"]) == 2
+    assert cv["chosen_epochs"] in (1, 2) and 0.0 <= cv["accuracy_std"] <= cv["accuracy_mean"] <= 1.0
+    result = train(config, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("config.json", "model.weights.h5", "metrics.json", "curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not (out / "checkpoint").exists()
+    metrics = read_json(out / "metrics.json")
+    assert metrics["epochs"] == cv["chosen_epochs"]
+    assert metrics["cross_validation"]["accuracy_mean"] == cv["accuracy_mean"]
+    assert metrics["parameters"] < metrics["dense_parameters"] and metrics["data"]["examples"] == 1500
+    assert len(metrics["commit"]) >= 40 and metrics["hardware"]["backend"] == "tensorflow"
+    assert read_json(out / "config.json")["labels"] == [str(d) for d in range(10)]
+
+
+def test_kill_then_resume_loses_nothing(tmp_path):
+    _fsdd_or_skip()
+    config, out = small_config(tmp_path, 6), tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training.train", str(config), "--out", str(out), "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    state_path = out / "checkpoint" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (state_path.exists() and read_json(state_path)["epochs_done"] >= 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = read_json(state_path)
+    assert 2 <= killed["epochs_done"] < 6, "the run finished before it could be killed"
+    result = train(config, "--out", out, "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming after epoch {killed['epochs_done']}" in result.stdout
+    metrics = read_json(out / "metrics.json")
+    assert metrics["epochs"] == 6  # the epochs before the kill are kept, not repeated
+    assert metrics["train_seconds"] >= killed["seconds"]
+
+
+def test_atomic_write_leaves_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, broken)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_model_cards_are_generated_from_metrics(tmp_path):
+    def metrics(name, params, accuracy):
+        return {
+            "name": name, "task": "digits", "parameters": params, "dense_parameters": 4 * params, "compression": 4.0,
+            "epochs": 3, "train_seconds": 12.0, "commit": "a" * 40, "created": "2026-11-24T00:00:00Z",
+            "data": {"name": "FSDD", "examples": 2500, "speakers": ["a", "b"], "features": "log-mel"},
+            "split": {"train": "all examples"}, "train_accuracy": 0.9,
+            "hardware": {"cpu": "cpu", "cpu_cores": 2, "backend": "tensorflow", "keras": "3"},
+            "cross_validation": {"scheme": "leave one group out", "groups": ["a", "b"], "chosen_epochs": 3,
+                                 "accuracy_mean": accuracy, "accuracy_std": 0.02,
+                                 "fold_accuracy": {"a": accuracy - 0.02, "b": accuracy + 0.02}},
+        }
+
+    zoo = tmp_path / "zoo"
+    for name, params, accuracy in [("fsdd-lstm", 27530, 0.7123), ("fsdd-fdht-lstm", 1740, 0.6511)]:
+        (zoo / name).mkdir(parents=True)
+        (zoo / name / "metrics.json").write_text(json.dumps(metrics(name, params, accuracy)))
+    make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md")])
+    text = (tmp_path / "MODEL_CARDS.md").read_text()
+    assert "| 27,530 |" in text and "71.2 ± 2.0" in text and "65.1 ± 2.0" in text
+    assert "**not met**: within 1 point of fsdd-lstm" in text and "measured 65.1% vs 71.2% (+6.1 points behind)" in text
+    assert "met: at most 10,000 parameters" in text
+    card = (zoo / "fsdd-fdht-lstm" / "README.md").read_text()
+    assert "65.1 ± 2.0% at 3 epochs" in card and "**not met**: at least 90% on unseen speakers" in card
+    assert (zoo / "accuracy_vs_parameters.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "zoo").glob("*/metrics.json")))
+def test_published_zoo_weights_are_the_trained_ones(name):
+    """Each zoo model rebuilds from its config, loads its weights, and fits the training data as well as its
+    metrics say (all five speakers were its training data)."""
+    _fsdd_or_skip()
+    import keras
+
+    from htkeras.datasets import load_fsdd_features
+    from htkeras.models import build_classifier
+
+    folder = ROOT / "zoo" / name
+    config, metrics = read_json(folder / "config.json"), read_json(folder / "metrics.json")
+    model = build_classifier(config["model_spec"])
+    model.load_weights(folder / "model.weights.h5")
+    assert model.count_params() == metrics["parameters"]
+    options = config["dataset"]
+    x, y, _ = load_fsdd_features(num_frames=options["num_frames"], num_mels=options["num_mels"])
+    predicted = keras.ops.convert_to_numpy(model.predict(x, verbose=0)).argmax(axis=1)
+    assert abs((predicted == y).mean() - metrics["train_accuracy"]) < 0.08
