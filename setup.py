@@ -10,8 +10,12 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["htkeras", "htkeras.*"]),
+    # the published zoo/ artifacts ship inside the package as htkeras._zoo (offline load right after install)
+    packages=find_packages(include=["htkeras", "htkeras.*"]) + ["htkeras._zoo"],
+    package_dir={"htkeras._zoo": "zoo"},
+    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md"]},
     install_requires=[
+        "huggingface_hub>=0.24",
         "keras>=3.6,<4",
         "numpy>=1.26,<3",
         "t3f==1.2.0",  # TTDense: unmaintained; only its core math is used (see htkeras/layers/tt_dense.py)
@@ -22,6 +26,7 @@ setup(
         "train": ["matplotlib>=3.7"],
         "jax": ["jax>=0.4.30"],
     },
+    entry_points={"console_scripts": ["htkeras=htkeras.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Keras",

@@ -1,6 +1,6 @@
 """htkeras: compact recurrent networks from Hierarchical Tucker and other tensor decompositions (Keras 3)."""
 
-from . import factory, presets
+from . import factory, presets, zoo
 from .cells import (
     BTGRUCell,
     BTLSTMCell,
@@ -73,4 +73,5 @@ __all__ = [
     "make_linear_map",
     "presets",
     "register_linear_map",
+    "zoo",
 ]

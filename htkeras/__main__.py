@@ -1,0 +1,5 @@
+"""``python -m htkeras``: the ``htkeras`` command (see ``htkeras.cli``)."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,162 @@
+"""Pretrained models in one line: ``htkeras.zoo.load("fsdd-fdht-lstm")``.
+
+A zoo model is a folder: ``config.json`` (the training config, the model spec and the class labels),
+``model.weights.h5`` and ``metrics.json`` (what the training run measured). One resolver turns a handle
+into such a folder:
+
+* a built-in name (``list_models()``): the copy installed with the package, offline;
+* ``hf://org/repo`` or ``hf://org/repo@revision``: downloaded once by ``huggingface_hub`` into its cache
+  (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, revision pinning and file checksums are the Hub client's);
+* a local directory holding those files.
+
+``preprocess(handle, waveforms, sample_rate=8000)`` applies the feature extraction bound to the weights.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .datasets.audio import log_mel_frames
+from .lookup import lookup
+from .models import build_classifier
+
+REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
+PAPERS = {
+    "ht": 'Yin et al., "Compressing RNNs Using Hierarchical Tucker Tensor Decomposition"',
+    "fdht": 'Yin et al., "Towards Extremely Compact RNNs for Video Recognition with Fully Decomposed '
+    'Hierarchical Tucker Structure", CVPR 2021',
+    "dense": "Hochreiter and Schmidhuber, 1997 (LSTM baseline)",
+}
+DATA_LICENCES = {"fsdd": "CC BY-SA 4.0 (Free Spoken Digit Dataset)"}
+
+
+def _builtin_root() -> Path | None:
+    try:  # installed: zoo/ ships as htkeras._zoo
+        return Path(str(importlib.resources.files("htkeras._zoo")))
+    except ModuleNotFoundError:  # a source checkout: zoo/ beside the package
+        checkout = Path(__file__).resolve().parent.parent / "zoo"
+        return checkout if checkout.is_dir() else None
+
+
+def list_models() -> list:
+    """Names of the built-in models."""
+    root = _builtin_root()
+    return sorted(p.parent.name for p in root.glob("*/metrics.json")) if root else []
+
+
+def _download(handle: str) -> Path:
+    repo, _, revision = handle[len("hf://") :].partition("@")
+    if repo.count("/") != 1:
+        raise ValueError(f"A Hub handle is hf://org/repo or hf://org/repo@revision, got {handle!r}.")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        folder = snapshot_download(repo, revision=revision or None, allow_patterns=[*REQUIRED_FILES, "README.md"])
+    except LocalEntryNotFoundError as error:
+        raise ConnectionError(
+            f"Cannot download {handle}: no network (or HF_HUB_OFFLINE=1) and no cached copy. Connect once to "
+            f"cache it, or pass a local folder with {', '.join(REQUIRED_FILES)}."
+        ) from error
+    return Path(folder)
+
+
+def resolve(handle) -> Path:
+    """The folder holding ``handle``'s files (see the module docstring); helpful errors otherwise."""
+    handle = str(handle)
+    if handle.startswith("hf://"):
+        folder = _download(handle)
+    elif Path(handle).is_dir():
+        folder = Path(handle)
+    else:
+        root = _builtin_root()
+        folders = {name: root / name for name in list_models()}
+        folder = lookup(folders, handle, "zoo model (a built-in name, hf://org/repo[@revision] or a folder)")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a zoo model folder: missing {', '.join(missing)}.")
+    return folder
+
+
+def _read(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).read_text())
+
+
+def info(handle) -> dict:
+    """Task, dataset, class labels, metrics with their split, parameters, input spec, licence and paper."""
+    folder = resolve(handle)
+    config, metrics = _read(folder, "config.json"), _read(folder, "metrics.json")
+    dataset = config["dataset"]
+    return {
+        "name": config["name"],
+        "task": config.get("task"),
+        "dataset": metrics["data"]["name"],
+        "labels": config["labels"],
+        "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics["train_accuracy"],
+                    "split": metrics["split"]},
+        "parameters": metrics["parameters"],
+        "compression": metrics["compression"],
+        "input": {
+            "shape": [None, *config["model_spec"]["input_shape"]],
+            "dtype": "float32",
+            "preprocessing": f"htkeras.zoo.preprocess: waveform at 8 kHz -> {metrics['data']['features']}",
+        },
+        "licence": {"weights": "Apache-2.0", "data": DATA_LICENCES.get(dataset["name"], "see the dataset")},
+        "paper": PAPERS.get(config["model"]["kind"]),
+        "commit": metrics["commit"],
+    }
+
+
+def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.Model:
+    """The pretrained model, compiled (Adam at the training learning rate, sparse cross-entropy, accuracy)
+    so that ``fit`` and ``evaluate`` work as they are.
+
+    ``num_classes``: replace the classification head with a new one of that size (fine-tuning on another
+    label set). ``freeze``: keep every layer but the head fixed.
+    """
+    folder = resolve(handle)
+    config = _read(folder, "config.json")
+    model = build_classifier(config["model_spec"])
+    model.load_weights(folder / "model.weights.h5")
+    if num_classes is not None and num_classes != config["model_spec"]["num_classes"]:
+        features = model.layers[-2].output
+        head = keras.layers.Dense(int(num_classes), activation="softmax", name="label")
+        model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
+    for layer in model.layers[:-1]:
+        layer.trainable = not freeze
+    model.compile(
+        keras.optimizers.Adam(config["training"].get("learning_rate", 0.001)),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return waveform
+    count = max(1, math.floor(len(waveform) * target / rate))
+    return np.interp(np.arange(count) * rate / target, np.arange(len(waveform)), waveform).astype(np.float32)
+
+
+def preprocess(handle, waveforms, sample_rate: int = 8000) -> np.ndarray:
+    """The model input batch ``(N, frames, mels)`` for a list of float waveforms in [-1, 1] (resampled
+    linearly to 8 kHz when ``sample_rate`` differs)."""
+    folder = resolve(handle)
+    dataset = _read(folder, "config.json")["dataset"]
+    if dataset["name"] != "fsdd":
+        raise ValueError(f"No audio preprocessing for a model trained on {dataset['name']!r}.")
+    if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:
+        waveforms = [waveforms]
+    batch = [
+        log_mel_frames(_resample(np.asarray(w, np.float32), int(sample_rate), 8000), 8000,
+                       num_mels=dataset["num_mels"], num_frames=dataset["num_frames"])
+        for w in waveforms
+    ]
+    return np.stack(batch).astype(np.float32)

@@ -1,0 +1,81 @@
+"""htkeras.zoo: built-in models, handles, preprocessing bound to the weights, and fine-tuning."""
+
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+import htkeras.zoo as zoo
+from htkeras.datasets import load_fsdd
+from htkeras.datasets.fsdd import SAMPLE_RATE
+
+from .test_fsdd_training import _fsdd_or_skip
+
+NAMES = ["fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
+
+
+def test_built_in_models_and_info():
+    assert zoo.list_models() == NAMES
+    details = zoo.info("fsdd-fdht-lstm")
+    assert details["labels"] == [str(d) for d in range(10)]
+    assert details["input"]["shape"] == [None, 40, 40] and details["parameters"] <= 10_000
+    assert details["metrics"]["cross_validation"]["scheme"] == "leave one group out"
+    assert details["licence"]["data"].startswith("CC BY-SA") and "CVPR 2021" in details["paper"]
+
+
+def test_handle_errors_are_helpful(tmp_path):
+    with pytest.raises(ValueError, match=r"Did you mean \['fsdd-ht-lstm'"):
+        zoo.load("fsdd-htlstm")
+    with pytest.raises(FileNotFoundError, match="missing config.json, model.weights.h5, metrics.json"):
+        zoo.load(tmp_path)
+    with pytest.raises(ValueError, match="hf://org/repo"):
+        zoo.load("hf://just-a-name")
+
+
+@pytest.fixture(scope="module")
+def george():
+    _fsdd_or_skip()
+    records = load_fsdd(speakers=["george"])[::10]
+    return [r[0] for r in records], np.array([r[1] for r in records])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_load_preprocess_predict_in_one_line_each(name, george, tmp_path):
+    waveforms, digits = george
+    x = zoo.preprocess(name, waveforms, sample_rate=SAMPLE_RATE)
+    assert x.shape == (len(waveforms), 40, 40) and x.dtype == np.float32
+    predicted = zoo.load(name).predict(x, verbose=0).argmax(axis=1)
+    assert (predicted == digits).mean() > 0.8  # george was in the training data of the final weights
+    local = shutil.copytree(zoo.resolve(name), tmp_path / name)  # the same files as a local folder
+    np.testing.assert_allclose(zoo.load(local).predict(x, verbose=0), zoo.load(name).predict(x, verbose=0), atol=1e-6)
+
+
+def test_preprocess_resamples_other_rates(george):
+    waveform = george[0][0]
+    upsampled = np.interp(np.arange(2 * len(waveform)) / 2, np.arange(len(waveform)), waveform)
+    a = zoo.preprocess("fsdd-lstm", [waveform])
+    b = zoo.preprocess("fsdd-lstm", [upsampled], sample_rate=16000)
+    assert np.abs(a - b).mean() < 0.1 * np.abs(a).mean()
+
+
+def test_fine_tune_on_speaker_identity():
+    """A new 5-way head (who is speaking) on the pretrained digit model; a short fit improves on the start."""
+    _fsdd_or_skip()
+    records = load_fsdd()
+    speakers = sorted({r[2] for r in records})
+    x = zoo.preprocess("fsdd-fdht-lstm", [r[0] for r in records])
+    y = np.array([speakers.index(r[2]) for r in records])
+    take = np.array([r[3] for r in records])
+    train, test = take < 35, take >= 35  # recordings of every speaker on both sides, split by take
+    keras.utils.set_random_seed(0)
+    model = zoo.load("fsdd-fdht-lstm", num_classes=len(speakers))
+    assert model.output_shape == (None, 5) and all(layer.trainable for layer in model.layers)
+    before = model.evaluate(x[test], y[test], verbose=0)[1]
+    model.fit(x[train], y[train], epochs=3, batch_size=32, verbose=0)
+    after = model.evaluate(x[test], y[test], verbose=0)[1]
+    print(f"speaker identity: {before:.3f} -> {after:.3f}")
+    assert after > before + 0.2
+
+    frozen = zoo.load("fsdd-fdht-lstm", num_classes=5, freeze=True)
+    assert [layer.trainable for layer in frozen.layers] == [False] * (len(frozen.layers) - 1) + [True]
