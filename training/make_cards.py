@@ -124,7 +124,8 @@ def main(argv=None):
     zoo = Path(args.zoo)
     metrics = load_metrics(zoo)
     for name in metrics:
-        atomic_write(zoo / name / "README.md", lambda tmp, text=card(name, metrics): tmp.write_text(text))
+        text = card(name, metrics)
+        atomic_write(zoo / name / "README.md", lambda tmp: tmp.write_text(text))  # noqa: B023 (called at once)
     if metrics:
         plot(metrics, zoo / "accuracy_vs_parameters.png")
     text = "\n".join(
