@@ -22,15 +22,18 @@ def _inputs(zoo, handle, paths):
 
     from .datasets.fsdd import read_wav
 
-    batches = []
+    batches, names = [], []
     for path in paths:
         if str(path).endswith(".npy"):
             array = np.load(path).astype("float32")
-            batches.append(array[None] if array.ndim == 2 else array)
+            batch = array[None] if array.ndim == 2 else array
+            names += [path] if array.ndim == 2 else [f"{path}[{i}]" for i in range(len(batch))]
         else:
             waveform, rate = read_wav(path)
-            batches.append(zoo.preprocess(handle, [waveform], sample_rate=rate))
-    return np.concatenate(batches)
+            batch = zoo.preprocess(handle, [waveform], sample_rate=rate)
+            names.append(path)
+        batches.append(batch)
+    return names, np.concatenate(batches)
 
 
 def latency_ms(model, example, repeats: int = 50) -> float:
@@ -70,8 +73,8 @@ def main(argv=None):
             print(json.dumps(zoo.info(args.model), indent=2))
         elif args.command == "predict":
             labels = zoo.info(args.model)["labels"]
-            probabilities = zoo.load(args.model).predict(_inputs(zoo, args.model, args.inputs), verbose=0)
-            for path, p in zip(args.inputs, probabilities):
+            names, x = _inputs(zoo, args.model, args.inputs)
+            for path, p in zip(names, zoo.load(args.model).predict(x, verbose=0)):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
         else:
             evaluate(zoo, args)

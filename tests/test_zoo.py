@@ -79,3 +79,19 @@ def test_fine_tune_on_speaker_identity():
 
     frozen = zoo.load("fsdd-fdht-lstm", num_classes=5, freeze=True)
     assert [layer.trainable for layer in frozen.layers] == [False] * (len(frozen.layers) - 1) + [True]
+
+
+def test_command_line(george, tmp_path, capsys):
+    from htkeras import cli
+
+    waveforms, digits = george
+    np.save(tmp_path / "two.npy", zoo.preprocess("fsdd-lstm", waveforms[:2]))
+    cli.main(["predict", "fsdd-lstm", str(tmp_path / "two.npy")])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[1].split()[0] for line in lines] == [str(d) for d in digits[:2]]
+    cli.main(["evaluate", "fsdd-fdht-lstm", "--speakers", "george"])
+    out = capsys.readouterr().out
+    assert f"{zoo.info('fsdd-fdht-lstm')['parameters']:,} parameters" in out and "accuracy on 500 FSDD recordings (george)" in out and "ms per clip" in out
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["info", "fsdd-htlstm"])
+    assert exit_info.value.code == 2 and "Did you mean" in capsys.readouterr().err
