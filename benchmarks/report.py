@@ -1,0 +1,51 @@
+"""Write the README's benchmark section from ``benchmarks/results/*.json`` (between the markers), misses
+included; nothing in it is typed by hand.
+
+    python -m benchmarks.report
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def dense_layers_section(result: dict) -> list:
+    shape, hw = result["shape"], result["hardware"]
+    lines = [
+        f"HT input-to-hidden map of the UCF11 shape ({shape['input']:,} -> {shape['output']:,}, batch {shape['batch']}), "
+        f"TensorFlow, {hw['cpu_cores']} CPU cores ({hw['cpu']}), median of {result['repeats']} compiled calls, "
+        f"commit `{result['commit'][:12]}` (`python -m benchmarks.dense_layers`):",
+        "",
+        "| layer | parameters | forward (ms) | forward + backward (ms) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, row in result["rows"].items():
+        backward = f"{1000 * row['forward_backward']:.2f}" if "forward_backward" in row else "–"
+        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} |")
+    lines.append("")
+    lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in result["goals"].items()]
+    ratios = result["ratios"]
+    lines.append(
+        f"- measured: Dense / HTDense forward {ratios['dense_over_ht_forward']:.1f}×, forward + backward "
+        f"{ratios['dense_over_ht_forward_backward']:.1f}×; HTDense / input read {ratios['ht_over_input_read']:.1f}×; "
+        f"TTDense / HTDense forward {ratios['tt_over_ht_forward']:.2f}×."
+    )
+    return lines
+
+
+def main():
+    results = Path("benchmarks/results/dense_layers.json")
+    body = dense_layers_section(json.loads(results.read_text())) if results.exists() else ["No results yet."]
+    readme = Path("README.md")
+    text = readme.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + START + "\n" + "\n".join(body) + "\n" + END + tail)
+    print("README benchmark section written")
+
+
+if __name__ == "__main__":
+    main()
