@@ -69,25 +69,27 @@ def main(argv=None):
         if args.command == "list":
             for name in zoo.list_models():
                 print(name)
-        elif args.command == "info":
-            print(json.dumps(zoo.info(args.model), indent=2))
+            return
+        folder = zoo.resolve(args.model)  # once: a hf:// handle is looked up on the Hub only here
+        if args.command == "info":
+            print(json.dumps(zoo.info(folder), indent=2))
         elif args.command == "predict":
-            labels = zoo.info(args.model)["labels"]
-            names, x = _inputs(zoo, args.model, args.inputs)
-            for path, p in zip(names, zoo.load(args.model).predict(x, verbose=0)):
+            labels = zoo.info(folder)["labels"]
+            names, x = _inputs(zoo, folder, args.inputs)
+            for path, p in zip(names, zoo.load(folder).predict(x, verbose=0)):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
         else:
-            evaluate(zoo, args)
+            evaluate(zoo, folder, args)
     except (ValueError, FileNotFoundError, ConnectionError) as error:
         parser.exit(2, f"error: {error}\n")
 
 
-def evaluate(zoo, args) -> None:
+def evaluate(zoo, folder, args) -> None:
     from .datasets import load_fsdd_features
 
-    details = zoo.info(args.model)
+    details = zoo.info(folder)
     shape = details["input"]["shape"]
-    model = zoo.load(args.model)
+    model = zoo.load(folder)
     x, y, speakers = load_fsdd_features(args.data_dir, args.speakers, num_frames=shape[1], num_mels=shape[2])
     start = time.perf_counter()
     accuracy = float((model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean())

@@ -29,19 +29,20 @@ from .tree import positive_int
 LAYOUTS = ("separate", "paired")
 
 
-def check_layout(layout: str, input_modes, output_modes) -> None:
+def check_layout(layout: str) -> str:
+    """``layout`` itself when it is one of ``LAYOUTS``; a ValueError otherwise."""
     if layout not in LAYOUTS:
         raise ValueError(f'`layout` must be "separate" or "paired", got {layout!r}.')
-    if layout == "paired" and len(input_modes) != len(output_modes):
-        raise ValueError(
-            f"The paired layout needs as many input as output modes, got input_modes={list(input_modes)} and "
-            f'output_modes={list(output_modes)}. Give modes of equal length or use layout="separate".'
-        )
+    return layout
 
 
 def mode_groups(input_modes, output_modes, layout: str) -> list:
     """Physical labels owned by each factor, in factor order (see the module docstring)."""
-    check_layout(layout, input_modes, output_modes)
+    if check_layout(layout) == "paired" and len(input_modes) != len(output_modes):
+        raise ValueError(
+            f"The paired layout needs as many input as output modes, got input_modes={list(input_modes)} and "
+            f'output_modes={list(output_modes)}. Give modes of equal length or use layout="separate".'
+        )
     if layout == "paired":
         return [(("in", k), ("out", k)) for k in range(len(input_modes))]
     return [(("in", k),) for k in range(len(input_modes))] + [(("out", k),) for k in range(len(output_modes))]

@@ -17,6 +17,7 @@ from training.run_io import atomic_write, read_json
 from .test_fsdd_training import _fsdd_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def small_config(tmp_path, epochs):
@@ -32,10 +33,9 @@ def small_config(tmp_path, epochs):
     return path
 
 
-def train(*args, **kwargs):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def train(*args):
     command = [sys.executable, "-m", "training.train", *map(str, args), "--quiet"]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False, **kwargs)
+    return subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_cross_validation_then_final_model(tmp_path):
@@ -62,10 +62,9 @@ def test_cross_validation_then_final_model(tmp_path):
 def test_kill_then_resume_loses_nothing(tmp_path):
     _fsdd_or_skip()
     config, out = small_config(tmp_path, 6), tmp_path / "run"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
         [sys.executable, "-m", "training.train", str(config), "--out", str(out), "--quiet"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     state_path = out / "checkpoint" / "state.json"
     deadline = time.time() + 300

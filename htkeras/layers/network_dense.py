@@ -59,9 +59,3 @@ class NetworkDense(FactorizedDense):
         if self._layout_argument:
             config["layout"] = self.layout
         return config
-
-
-def check_layout(layout: str) -> str:
-    if layout not in networks.LAYOUTS:
-        raise ValueError(f'`layout` must be "separate" or "paired", got {layout!r}.')
-    return layout

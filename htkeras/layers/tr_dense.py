@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from .. import decompositions, networks
-from .network_dense import NetworkDense, check_layout
+from .network_dense import NetworkDense
 
 
 @keras.saving.register_keras_serializable(package="htkeras")
@@ -30,7 +30,7 @@ class TRDense(NetworkDense):
     adaptive_ranks = True
 
     def __init__(self, input_modes=None, output_modes=None, ranks=4, layout="separate", **kwargs):
-        self.layout = check_layout(layout)
+        self.layout = networks.check_layout(layout)
         super().__init__(input_modes, output_modes, ranks, **kwargs)
 
     def _build_network(self, input_modes, output_modes):
@@ -49,13 +49,7 @@ class TRDense(NetworkDense):
         corner of the first and last ring cores, the rest zero, so the trace equals the TT (exact)."""
         tt = decompositions.tt_svd(self._group_tensor(matrix), max_rank, rtol)
         ring = int(max_rank or 1)
-        cores = list(tt.factors)
-        first, last = cores[0], cores[-1]
-        cores[0] = np.zeros((ring,) + first.shape[1:])
-        cores[0][0] = first[0]
-        cores[-1] = np.zeros(last.shape[:-1] + (ring,))
-        cores[-1][..., 0] = last[..., 0]
-        if len(cores) == 1:  # one core: the trace of G[:, g, :]
-            cores[0] = np.zeros((ring,) + first.shape[1:-1] + (ring,))
-            cores[0][0, ..., 0] = first[0, ..., 0]
+        cores = list(tt.factors)  # zero-pad the first core's left and the last core's right rank to `ring`
+        cores[0] = np.pad(cores[0], [(0, ring - 1)] + [(0, 0)] * (cores[0].ndim - 1))
+        cores[-1] = np.pad(cores[-1], [(0, 0)] * (cores[-1].ndim - 1) + [(0, ring - 1)])
         return [ring] + list(tt.ranks[1:-1]), cores, tt.relative_error

@@ -8,7 +8,7 @@ import keras
 
 from .. import decompositions, networks
 from ..tree import positive_int
-from .network_dense import NetworkDense, check_layout
+from .network_dense import NetworkDense
 
 
 @keras.saving.register_keras_serializable(package="htkeras")
@@ -31,7 +31,7 @@ class TuckerDense(NetworkDense):
     blocks = 1
 
     def __init__(self, input_modes=None, output_modes=None, ranks=4, layout="paired", **kwargs):
-        self.layout = check_layout(layout)
+        self.layout = networks.check_layout(layout)
         super().__init__(input_modes, output_modes, ranks, **kwargs)
 
     def _build_network(self, input_modes, output_modes):
