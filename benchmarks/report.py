@@ -36,9 +36,39 @@ def dense_layers_section(result: dict) -> list:
     return lines
 
 
+def tflite_section(result: dict) -> list:
+    hw = result["hardware"]
+    lines = [
+        f"Zoo models as TFLite files, batch 1, one thread (LiteRT), next to Keras `predict_on_batch` on "
+        f"{hw['cpu_cores']} cores ({hw['cpu']}); {result['data']}; commit `{result['commit'][:12]}` "
+        "(`python -m benchmarks.tflite`):",
+        "",
+        "| model | parameters | Keras (ms/clip) | float32 file | float32 (ms/clip) | int8 file | int8 (ms/clip) "
+        "| accuracy Keras -> int8 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in result["rows"].items():
+        f32, i8 = row["tflite"], row["tflite-int8"]
+        lines.append(
+            f"| {name} | {row['parameters']:,} | {row['keras_ms']:.2f} | {f32['bytes'] / 1024:.1f} KB | "
+            f"{f32['latency_ms']:.3f} | {i8['bytes'] / 1024:.1f} KB | {i8['latency_ms']:.3f} | "
+            f"{100 * i8['keras_accuracy']:.1f}% -> {100 * i8['exported_accuracy']:.1f}% |"
+        )
+    lines.append("")
+    lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in result["goals"].items()]
+    return lines
+
+
+SECTIONS = {"dense_layers": dense_layers_section, "tflite": tflite_section}
+
+
 def main():
-    results = Path("benchmarks/results/dense_layers.json")
-    body = dense_layers_section(json.loads(results.read_text())) if results.exists() else ["No results yet."]
+    body = []
+    for name, section in SECTIONS.items():
+        results = Path(f"benchmarks/results/{name}.json")
+        if results.exists():
+            body += [*section(json.loads(results.read_text())), ""]
+    body = body[:-1] or ["No results yet."]
     readme = Path("README.md")
     text = readme.read_text()
     head, rest = text.split(START, 1)

@@ -1,6 +1,6 @@
 """htkeras: compact recurrent networks from Hierarchical Tucker and other tensor decompositions (Keras 3)."""
 
-from . import factory, presets, zoo
+from . import backbones, export, factory, presets, zoo
 from .cells import (
     BTGRUCell,
     BTLSTMCell,
@@ -64,7 +64,9 @@ __all__ = [
     "TuckerDense",
     "TuckerGRUCell",
     "TuckerLSTMCell",
+    "backbones",
     "compression_summary",
+    "export",
     "factory",
     "from_dense",
     "from_rnn",

@@ -1,9 +1,10 @@
-"""The ``htkeras`` command: ``list``, ``info``, ``predict`` and ``evaluate`` for zoo models.
+"""The ``htkeras`` command: ``list``, ``info``, ``predict``, ``evaluate`` and ``export`` for zoo models.
 
     htkeras list
     htkeras info fsdd-fdht-lstm
     htkeras predict fsdd-fdht-lstm recording.wav [more.wav | features.npy ...]
     htkeras evaluate fsdd-fdht-lstm [--data-dir ../shared/data] [--speakers george ...]
+    htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1]
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="htkeras", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="built-in models")
-    for name in ("info", "predict", "evaluate"):
+    for name in ("info", "predict", "evaluate", "export"):
         sub = commands.add_parser(name)
         sub.add_argument("model", help="built-in name, hf://org/repo[@revision] or a folder")
         if name == "predict":
@@ -61,6 +62,15 @@ def main(argv=None):
         if name == "evaluate":
             sub.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
             sub.add_argument("--speakers", nargs="*", default=None, help="only these FSDD speakers")
+        if name == "export":
+            from .export import FORMATS
+
+            sub.add_argument("--format", required=True, choices=FORMATS)
+            sub.add_argument("--out", required=True, help="output folder")
+            sub.add_argument("--version", type=int, default=1, help="TF Serving version folder (saved_model)")
+            sub.add_argument("--data-dir", default=None, help="real data for the check and int8 calibration")
+            sub.add_argument("--allow-flex", action="store_true", help="accept TensorFlow (Flex) ops in TFLite")
+            sub.add_argument("--int8-io", action="store_true", help="tflite-int8: int8 input and output too")
     args = parser.parse_args(argv)
 
     from . import zoo
@@ -78,19 +88,21 @@ def main(argv=None):
             names, x = _inputs(zoo, folder, args.inputs)
             for path, p in zip(names, zoo.load(folder).predict(x, verbose=0)):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
-        else:
+        elif args.command == "evaluate":
             evaluate(zoo, folder, args)
-    except (ValueError, FileNotFoundError, ConnectionError) as error:
+        else:
+            from .export import export
+
+            print(export(folder, args.format, args.out, version=args.version, data_dir=args.data_dir,
+                         allow_flex=args.allow_flex, int8_io=args.int8_io))
+    except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
         parser.exit(2, f"error: {error}\n")
 
 
 def evaluate(zoo, folder, args) -> None:
-    from .datasets import load_fsdd_features
-
     details = zoo.info(folder)
-    shape = details["input"]["shape"]
     model = zoo.load(folder)
-    x, y, speakers = load_fsdd_features(args.data_dir, args.speakers, num_frames=shape[1], num_mels=shape[2])
+    x, y, speakers = zoo.load_data(folder, args.data_dir, args.speakers)
     start = time.perf_counter()
     accuracy = float((model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean())
     seconds = time.perf_counter() - start

@@ -27,6 +27,7 @@ from .lookup import lookup
 from .models import build_classifier
 
 REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
+PUBLISHED_FILES = (*REQUIRED_FILES, "README.md", "cv.json", "curves.png")  # what push uploads
 PAPERS = {
     "ht": 'Yin et al., "Compressing RNNs Using Hierarchical Tucker Tensor Decomposition"',
     "fdht": 'Yin et al., "Towards Extremely Compact RNNs for Video Recognition with Fully Decomposed '
@@ -58,7 +59,7 @@ def _download(handle: str) -> Path:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = snapshot_download(repo, revision=revision or None, allow_patterns=[*REQUIRED_FILES, "README.md"])
+        folder = snapshot_download(repo, revision=revision or None, allow_patterns=[*PUBLISHED_FILES, "metadata.json"])
     except LocalEntryNotFoundError as error:
         raise ConnectionError(
             f"Cannot download {handle}: no network (or HF_HUB_OFFLINE=1) and no cached copy. Connect once to "
@@ -136,6 +137,59 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
         metrics=["accuracy"],
     )
     return model
+
+
+def load_data(handle, data_dir=None, speakers=None):
+    """The real data of the model's dataset, in its input format: ``(x, y, groups)`` (FSDD: log-mel
+    features, digits and speaker names; ``speakers`` keeps only those), read from ``data_dir`` (default
+    ``HTKERAS_DATA`` or ``../shared/data``)."""
+    from .datasets import load_fsdd_features
+
+    dataset = _read(resolve(handle), "config.json")["dataset"]
+    if dataset["name"] != "fsdd":
+        raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
+    return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"])
+
+
+def push(model_dir, repo_id: str, *, revision: str | None = None, private: bool | None = None,
+         commit_message: str | None = None, token=None) -> str:
+    """Publish a zoo model on the Hugging Face Hub; returns the commit URL. Load it back with
+    ``load("hf://<repo_id>")``.
+
+    ``model_dir``: a zoo model folder (as ``training.train`` writes it) or any handle ``resolve`` accepts.
+    Uploads ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata
+    says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and a generated
+    ``metadata.json`` (htkeras and Keras versions, SHA-256 of each file). The repo is created if needed.
+    ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``huggingface-cli login``) are the Hub
+    client's.
+    """
+    import hashlib
+    import shutil
+    import tempfile
+
+    from huggingface_hub import HfApi
+
+    from . import __version__
+
+    folder = resolve(model_dir)
+    api = HfApi(token=token)
+    with tempfile.TemporaryDirectory() as staging:
+        staging = Path(staging)
+        files = [name for name in PUBLISHED_FILES if (folder / name).is_file()]
+        for name in files:
+            shutil.copy2(folder / name, staging / name)
+        metadata = {
+            "library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__,
+            "name": _read(folder, "config.json")["name"],
+            "sha256": {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files},
+        }
+        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        info = api.upload_folder(
+            folder_path=staging, repo_id=repo_id, revision=revision,
+            commit_message=commit_message or f"Upload {metadata['name']} with htkeras {__version__}",
+        )
+    return info.commit_url
 
 
 def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:

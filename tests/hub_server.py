@@ -1,9 +1,12 @@
 """A local stand-in for the Hugging Face Hub's file endpoints (127.0.0.1 only), so that the real
 ``huggingface_hub`` client runs end to end in tests: revision info, the file tree, and the ``resolve``
-file endpoint (HEAD for metadata, GET for content) with ``X-Repo-Commit`` and ``ETag`` headers."""
+file endpoint (HEAD for metadata, GET for content) with ``X-Repo-Commit`` and ``ETag`` headers; and for
+uploads, repo creation, card validation, ``preupload`` (every file a regular, inline one) and ``commit``
+(NDJSON)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -17,7 +20,7 @@ class LocalHub:
     sha. ``requests`` counts the GETs of each file (to see cache hits)."""
 
     def __init__(self, repos: dict):
-        self.commits, self.refs, self.requests = {}, {}, {}
+        self.commits, self.refs, self.requests, self.messages = {}, {}, {}, []
         for repo, revisions in repos.items():
             for name, files in revisions.items():
                 commit = hashlib.sha1(f"{repo}@{name}".encode()).hexdigest()
@@ -33,6 +36,15 @@ class LocalHub:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def commit(self, repo, revision, added: dict, message: str) -> str:
+        """Add files on top of ``revision`` (a new commit); returns its sha. ``messages`` records each."""
+        _, files = self._resolve(repo, revision)
+        commit = hashlib.sha1(f"{repo}@{revision}:{len(self.commits)}:{message}".encode()).hexdigest()
+        self.commits[(repo, commit)] = {**(files or {}), **added}
+        self.refs[(repo, revision)] = commit
+        self.messages.append((repo, message))
+        return commit
 
     def _resolve(self, repo, revision):
         commit = self.refs.get((repo, revision), revision)
@@ -88,6 +100,34 @@ class LocalHub:
 
             def do_GET(self):  # noqa: N802
                 self._route(head=False)
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                parts = [unquote(p) for p in urlparse(self.path).path.strip("/").split("/")]
+                if parts == ["api", "validate-yaml"]:  # a card must open with YAML metadata
+                    ok = json.loads(body)["content"].startswith("---\n")
+                    return self._json({}) if ok else self._send(400, b'{"error": "no metadata"}')
+                if parts == ["api", "repos", "create"]:
+                    request = json.loads(body)
+                    repo = f"{request['organization']}/{request['name']}"
+                    if (repo, "main") in hub.refs:
+                        return self._send(409, b'{"error": "exists"}', {"X-Error-Message": "exists"})
+                    hub.commit(repo, "main", {}, "initial commit")
+                    return self._json({"url": f"{hub.url}/{repo}"})
+                if parts[:2] == ["api", "models"] and len(parts) == 6 and parts[4] in ("preupload", "commit"):
+                    repo, revision = "/".join(parts[2:4]), parts[5]
+                    if (repo, revision) not in hub.refs:
+                        return self._not_found("RevisionNotFound")
+                    if parts[4] == "preupload":
+                        files = json.loads(body)["files"]
+                        return self._json({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                                     for f in files]})
+                    lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+                    header = next(x["value"] for x in lines if x["key"] == "header")
+                    added = {x["value"]["path"]: base64.b64decode(x["value"]["content"]) for x in lines if x["key"] == "file"}
+                    commit = hub.commit(repo, revision, added, header["summary"])
+                    return self._json({"commitUrl": f"{hub.url}/{repo}/commit/{commit}", "commitOid": commit})
+                return self._not_found()
 
             def do_HEAD(self):  # noqa: N802
                 self._route(head=True)

@@ -1,6 +1,8 @@
 """hf:// handles through the real huggingface_hub client against a local Hub on 127.0.0.1: download,
-cache hit, revision pinning, offline use of the cache, and the error for an uncached model offline."""
+cache hit, revision pinning, offline use of the cache, the error for an uncached model offline, and
+``zoo.push`` (upload, then load back)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -27,11 +29,14 @@ print("RESULT" + json.dumps(out))
 """
 
 
-def run_client(tmp_path, endpoint, *handles, offline=False):
-    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1" if offline else "0"}
-    result = subprocess.run([sys.executable, "-c", CLIENT, *handles], env=env, capture_output=True, text=True,
-                            timeout=300, check=False)
+def hub_env(tmp_path, endpoint, offline=False):
+    return {**os.environ, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1" if offline else "0"}
+
+
+def run_client(tmp_path, endpoint, *handles, offline=False, script=CLIENT):
+    result = subprocess.run([sys.executable, "-c", script, *handles], env=hub_env(tmp_path, endpoint, offline),
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.split("RESULT", 1)[1])
 
@@ -56,3 +61,26 @@ def test_hub_download_cache_revision_and_offline(tmp_path):
     out = run_client(tmp_path, url, "hf://org/digits", "hf://org/other", offline=True)  # the server is gone
     np.testing.assert_allclose(out["hf://org/digits"], local_predictions("fsdd-fdht-lstm"), atol=1e-6)
     assert "no network (or HF_HUB_OFFLINE=1) and no cached copy" in out["hf://org/other"]
+
+
+PUSH = """
+import sys
+import htkeras.zoo as zoo
+print(zoo.push(sys.argv[1], sys.argv[2]))
+""" + CLIENT.replace("sys.argv[1:]", "sys.argv[3:]")
+
+
+def test_push_then_load_from_the_hub(tmp_path):
+    with LocalHub({}) as hub:
+        out = run_client(tmp_path, hub.url, "fsdd-fdht-lstm", "org/pushed", "hf://org/pushed", script=PUSH)
+        np.testing.assert_allclose(out["hf://org/pushed"], local_predictions("fsdd-fdht-lstm"), atol=1e-6)
+        files = hub.commits[("org/pushed", hub.refs[("org/pushed", "main")])]
+        assert hub.messages[-1] == ("org/pushed", "Upload fsdd-fdht-lstm with htkeras 0.1.0")
+    local = zoo.resolve("fsdd-fdht-lstm")
+    assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "cv.json", "curves.png",
+                          "metadata.json"}
+    assert files["model.weights.h5"] == (local / "model.weights.h5").read_bytes()
+    assert files["README.md"].decode().startswith("---\nlibrary_name: keras\n")
+    metadata = json.loads(files["metadata.json"])
+    assert metadata["library"] == "htkeras" and metadata["name"] == "fsdd-fdht-lstm"
+    assert metadata["sha256"]["model.weights.h5"] == hashlib.sha256(files["model.weights.h5"]).hexdigest()

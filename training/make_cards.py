@@ -60,10 +60,24 @@ def target_lines(metrics: dict) -> list:
     return [f"- {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
 
 
+HUB_METADATA = [
+    "---",
+    "library_name: keras",
+    "license: apache-2.0",
+    "pipeline_tag: audio-classification",
+    "tags: [htkeras, hierarchical-tucker, tensor-decomposition, lstm]",
+    "datasets: [free-spoken-digit-dataset]",
+    "metrics: [accuracy]",
+    "---",
+    "",
+]
+
+
 def card(name: str, metrics: dict) -> str:
     m = metrics[name]
     cv = m.get("cross_validation")
     lines = [
+        *HUB_METADATA,  # the card is also the Hugging Face Hub card (htkeras.zoo.push uploads it)
         f"# {name}",
         "",
         f"Task: {m.get('task')}. Data: {m['data']['name']}; {m['data']['examples']:,} recordings of "

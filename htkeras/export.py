@@ -1,0 +1,337 @@
+"""Deployment: a zoo model or any sequence classifier as a TF Serving SavedModel or a TFLite file.
+
+    htkeras.export.export("fsdd-fdht-lstm", "tflite-int8", "out/")      # -> ExportReport
+
+Formats (``FORMATS``):
+
+* ``"saved_model"``: the TF Serving layout ``<out>/<name>/<version>/`` (``saved_model.pb``,
+  ``variables/``), any batch size. Signature ``serving_default``: input ``features`` ``(batch, T, F)``
+  float32; outputs ``probabilities`` ``(batch, classes)`` float32 and ``class_id`` ``(batch,)`` int64.
+* ``"tflite"``: float32, batch 1, builtin ops only.
+* ``"tflite-int8"``: post-training integer quantization calibrated on real inputs: every operator of the
+  network is int8 (``TFLITE_BUILTINS_INT8``); input and output stay float32 unless ``int8_io=True``.
+
+The TFLite graph runs the recurrence as one ``WHILE`` loop over time steps whose body calls the cell (the
+HT/FDHT factors stay factors: the file holds the compressed weights, not the dense matrices), instead of
+Keras' ``RNN`` loop. Masking (all-zero frames are padding) keeps the state, as Keras does. The loop state
+is rotated each step so that no body output is a pass-through of its input: the TFLite calibrator crashes
+on those (tensorflow/tensorflow#75140). Flex (TensorFlow) ops are refused unless ``allow_flex=True``.
+
+Every export is checked before it is reported: the file is loaded back (TensorFlow for the SavedModel,
+the LiteRT interpreter for TFLite) and run on the check inputs next to Keras; the report holds the largest
+absolute difference of the probabilities, both accuracies when labels are known, the file size and the
+median latency per example. For zoo models trained on FSDD the check and calibration inputs are the real
+recordings (``data_dir``); otherwise pass ``data=(x, y)``.
+
+Quantization-aware training (``tensorflow-model-optimization``) is Keras-2-only and is not used: see the
+README for the post-training path, which is what this module does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+FORMATS = ("saved_model", "tflite", "tflite-int8")
+CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
+FLOAT_TOLERANCE = 1e-5  # float exports must reproduce Keras to this (max abs difference of probabilities)
+INT8_ACCURACY_DROP = 0.01  # an int8 export losing more accuracy than this gets a warning
+
+
+@dataclass
+class ExportReport:
+    """What was written and how it compares with the Keras model on the check inputs."""
+
+    format: str
+    path: str
+    bytes: int
+    check_examples: int
+    max_abs_difference: float
+    keras_accuracy: float | None = None
+    exported_accuracy: float | None = None
+    latency_ms: float | None = None
+    operators: list = field(default_factory=list)
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        lines = [f"{self.format}: {self.path} ({self.bytes:,} bytes)"]
+        lines.append(f"  checked on {self.check_examples:,} real examples: max |difference| of the probabilities "
+                     f"{self.max_abs_difference:.2e}")
+        if self.keras_accuracy is not None:
+            lines.append(f"  accuracy: Keras {self.keras_accuracy:.1%}, exported {self.exported_accuracy:.1%}")
+        if self.latency_ms is not None:
+            lines.append(f"  latency: {self.latency_ms:.3f} ms per example (batch 1, 1 thread)")
+        if self.operators:
+            lines.append(f"  operators: {', '.join(self.operators)}")
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        return "\n".join(lines)
+
+
+def _resolve_model(model, name, data, data_dir):
+    """``(keras model, name, (x, y or None))`` for a zoo handle or a Keras model."""
+    if isinstance(model, keras.Model):
+        if data is None:
+            raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
+        return model, name or model.name, data if isinstance(data, tuple) else (data, None)
+    from . import zoo
+
+    folder = zoo.resolve(model)
+    if data is None:
+        x, y, _ = zoo.load_data(folder, data_dir)
+        data = (x, y)
+    return zoo.load(folder), name or zoo.info(folder)["name"], data if isinstance(data, tuple) else (data, None)
+
+
+def _accuracy(probabilities, y):
+    return None if y is None else float((np.argmax(probabilities, axis=-1) == np.asarray(y)).mean())
+
+
+def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None,
+           allow_flex: bool = False, int8_io: bool = False) -> ExportReport:
+    """Export ``model`` (a zoo handle or a ``keras.Model`` classifier of sequences) and check the result.
+
+    Args:
+        model: a built-in zoo name, ``hf://org/repo[@revision]``, a zoo folder, or a ``keras.Model``
+            mapping ``(batch, T, F)`` to class probabilities.
+        format: one of ``FORMATS``.
+        out: folder to write into (created): ``<out>/<name>/<version>/`` for a SavedModel,
+            ``<out>/<name>.tflite`` or ``<out>/<name>.int8.tflite`` otherwise.
+        name: file/folder name (default: the zoo name or the model's name).
+        version: the TF Serving version folder.
+        data: check (and int8 calibration) inputs ``x`` or ``(x, y)``; default for FSDD zoo models: the
+            real recordings under ``data_dir`` (``HTKERAS_DATA`` or ``../shared/data``).
+        allow_flex: let the TFLite converter fall back to TensorFlow (Flex) ops, which need the Flex
+            delegate on the device; off by default, and a model needing them is an error.
+        int8_io: for ``tflite-int8``, int8 input and output too (quantization parameters in the file).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
+    keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir)
+    x = np.asarray(x, np.float32)
+    out = Path(out)
+    if format == "saved_model":
+        return _export_saved_model(keras_model, out / name / str(int(version)), x, y)
+    suffix = ".int8.tflite" if format == "tflite-int8" else ".tflite"
+    return _export_tflite(keras_model, out / f"{name}{suffix}", x, y, format == "tflite-int8", allow_flex, int8_io)
+
+
+# -- SavedModel ----------------------------------------------------------------------------------------
+def _export_saved_model(model, path: Path, x, y) -> ExportReport:
+    import tensorflow as tf
+
+    if path.exists() and any(path.iterdir()):
+        raise FileExistsError(f"{path} exists and is not empty: choose another --version or --out.")
+
+    def serve(features):
+        probabilities = model(features, training=False)
+        return {"probabilities": probabilities, "class_id": tf.argmax(probabilities, axis=-1)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="features")
+    archive.add_endpoint("serving_default", serve, input_signature=[spec])
+    archive.write_out(str(path), verbose=False)
+
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    outputs = [signature(features=tf.constant(x[i : i + 256])) for i in range(0, len(x), 256)]
+    exported = np.concatenate([o["probabilities"].numpy() for o in outputs])
+    reference = model.predict(x, batch_size=256, verbose=0)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    report = ExportReport("saved_model", str(path), size, len(x), float(np.abs(exported - reference).max()),
+                          _accuracy(reference, y), _accuracy(exported, y))
+    _verify(report)
+    return report
+
+
+# -- TFLite --------------------------------------------------------------------------------------------
+def _time_loop(rnn, x, mask):
+    """Keras ``RNN(cell)`` (last output, masked steps keep the state) as one ``tf.while_loop``."""
+    import tensorflow as tf
+
+    if rnn.return_sequences or rnn.go_backwards or rnn.stateful:
+        raise NotImplementedError(
+            f"TFLite export runs {rnn.name} as a loop returning the last output only; return_sequences, "
+            "go_backwards and stateful RNNs are not supported."
+        )
+    cell = rnn.cell
+    nested = isinstance(cell.state_size, (list, tuple))
+    sizes = list(cell.state_size) if nested else [cell.state_size]
+    batch, steps = x.shape[0], x.shape[1]
+    keep = tf.ones((batch, steps, 1), x.dtype) if mask is None else tf.cast(mask[..., None], x.dtype)
+    sequence = tf.concat([x, keep], axis=-1)  # the mask rides along as a last feature
+
+    def body(t, sequence, output, *states):
+        step = sequence[:, 0]
+        x_t, k = step[:, :-1], step[:, -1:]
+        new_output, new_states = cell(x_t, list(states) if nested else states[0], training=False)
+        new_states = new_states if nested else [new_states]
+        states = [k * new + (1 - k) * old for new, old in zip(new_states, states)]
+        output = k * new_output + (1 - k) * output
+        sequence = tf.concat([sequence[:, 1:], sequence[:, :1]], axis=1)  # rotate: no pass-through output
+        return (t + 1, sequence, output, *states)
+
+    initial = [tf.zeros((batch, size), x.dtype) for size in sizes]
+    output = tf.zeros((batch, cell.output_size if hasattr(cell, "output_size") else sizes[0]), x.dtype)
+    result = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), sequence, output, *initial))
+    return result[2]
+
+
+def _deploy_function(model):
+    """The model's forward pass, layer by layer, with each RNN as ``_time_loop`` (batch 1)."""
+    import tensorflow as tf
+
+    layers = model.layers
+    shape = (1, *model.input_shape[1:])
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="features")])
+    def serve(features):
+        h, mask = features, None
+        for layer in layers:
+            if isinstance(layer, keras.layers.Masking):
+                mask = tf.reduce_any(tf.not_equal(h, layer.mask_value), axis=-1)
+                h = h * tf.cast(mask[..., None], h.dtype)
+            elif isinstance(layer, keras.layers.RNN):
+                h, mask = _time_loop(layer, h, mask), None
+            elif isinstance(layer, keras.layers.InputLayer):
+                continue
+            else:
+                h = layer(h, training=False)
+        return {"probabilities": h}
+
+    return serve
+
+
+def operators(flatbuffer: bytes) -> list:
+    """Names of the operators in a TFLite flatbuffer, over all subgraphs (custom ops by their custom
+    name, e.g. ``FlexEinsum``)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = {value: key for key, value in vars(schema.BuiltinOperator).items() if not key.startswith("_")}
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    found = []
+    for code in model.operatorCodes:
+        if code.customCode:
+            found.append(code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode)
+        else:
+            found.append(names[max(code.builtinCode, code.deprecatedBuiltinCode)])
+    return sorted(set(found))
+
+
+def interpreter(model_content: bytes):
+    """A LiteRT (``ai-edge-litert``) interpreter, one thread; TensorFlow's own when LiteRT is missing."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    runner = Interpreter(model_content=model_content, num_threads=1)
+    runner.allocate_tensors()
+    return runner
+
+
+def run_tflite(runner, x) -> np.ndarray:
+    """Outputs of a batch-1 TFLite classifier for each example of ``x`` (quantizing int8 I/O)."""
+    (inp,), (out,) = runner.get_input_details(), runner.get_output_details()
+    results = []
+    for example in x:
+        value = example[None]
+        if inp["dtype"] == np.int8:
+            scale, zero = inp["quantization"]
+            value = np.clip(np.round(value / scale + zero), -128, 127)
+        runner.set_tensor(inp["index"], value.astype(inp["dtype"]))
+        runner.invoke()
+        result = runner.get_tensor(out["index"])[0]
+        if out["dtype"] == np.int8:
+            scale, zero = out["quantization"]
+            result = (result.astype(np.float32) - zero) * scale
+        results.append(result)
+    return np.stack(results)
+
+
+def _latency_ms(runner, x, repeats: int = 200) -> float:
+    run_tflite(runner, x[:1])
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        run_tflite(runner, x[i % len(x) : i % len(x) + 1])
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_io: bool) -> ExportReport:
+    import tensorflow as tf
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    serve = _deploy_function(model)
+    # A frozen concrete function: the deploy graph reads no variables (a saved-model conversion keeps
+    # resource reads inside the loop body, which the calibrator cannot run).
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if int8 else tf.lite.OpsSet.TFLITE_BUILTINS]
+    if allow_flex:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    check = np.arange(len(x))
+    if int8:
+        calibration = x[::CALIBRATION_EVERY]
+        check = np.setdiff1d(check, np.arange(0, len(x), CALIBRATION_EVERY))
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([example[None]] for example in calibration)
+        if int8_io:
+            converter.inference_input_type = converter.inference_output_type = tf.int8
+    try:
+        flatbuffer = converter.convert()
+    except Exception as error:  # the converter's ConverterError names each op it could not map
+        missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", str(error))))
+        if allow_flex or not missing:
+            raise
+        raise ValueError(
+            f"{model.name} uses TensorFlow ops with no TFLite builtin ({', '.join(missing)}); pass allow_flex=True "
+            "(--allow-flex) to keep them as Flex ops, which need the Flex delegate on the device."
+        ) from error
+    found = operators(flatbuffer)
+    flex = [op for op in found if op.startswith("Flex")]
+    if flex and not allow_flex:
+        raise ValueError(f"The TFLite model needs Flex ops {flex}; pass allow_flex=True to accept them.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(flatbuffer)
+
+    if flex:  # neither LiteRT nor TensorFlow's Python interpreter links the Flex delegate
+        return ExportReport("tflite", str(path), len(flatbuffer), 0, float("nan"), operators=found,
+                            note="not checked: Flex ops need the Flex delegate, which this Python runtime lacks")
+    runner = interpreter(flatbuffer)
+    labels = None if y is None else np.asarray(y)[check]
+    exported = run_tflite(runner, x[check])
+    reference = model.predict(x[check], batch_size=256, verbose=0)
+    report = ExportReport(
+        "tflite-int8" if int8 else "tflite", str(path), len(flatbuffer), len(check),
+        float(np.abs(exported - reference).max()), _accuracy(reference, labels), _accuracy(exported, labels),
+        _latency_ms(runner, x[check]), found,
+    )
+    _verify(report)
+    return report
+
+
+def _verify(report: ExportReport) -> None:
+    """Float exports must match Keras (an error otherwise); int8 ones should keep the accuracy (a warning)."""
+    if report.format != "tflite-int8" and report.max_abs_difference > FLOAT_TOLERANCE:
+        raise RuntimeError(f"The exported model differs from Keras by {report.max_abs_difference:.2e} "
+                           f"(> {FLOAT_TOLERANCE:g}): {report.path} is wrong.")
+    if report.format == "tflite-int8" and report.keras_accuracy is not None:
+        drop = report.keras_accuracy - report.exported_accuracy
+        if drop > INT8_ACCURACY_DROP:
+            warnings.warn(f"int8 quantization lost {100 * drop:.1f} accuracy points ({report.keras_accuracy:.1%} "
+                          f"-> {report.exported_accuracy:.1%}); consider the float export.", stacklevel=3)
+
