@@ -192,6 +192,13 @@ def _deploy_function(model):
     import tensorflow as tf
 
     layers = model.layers
+    if not isinstance(model, keras.Sequential):
+        for previous, layer in zip(layers, layers[1:]):
+            if layer.input is not previous.output:
+                raise NotImplementedError(
+                    f"TFLite export runs a chain of layers (Sequential-like); {model.name} feeds {layer.name} "
+                    f"from something other than {previous.name}."
+                )
     shape = (1, *model.input_shape[1:])
 
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="features")])

@@ -160,7 +160,7 @@ def push(model_dir, repo_id: str, *, revision: str | None = None, private: bool 
     Uploads ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata
     says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and a generated
     ``metadata.json`` (htkeras and Keras versions, SHA-256 of each file). The repo is created if needed.
-    ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``huggingface-cli login``) are the Hub
+    ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``hf auth login``) are the Hub
     client's.
     """
     import hashlib

@@ -111,6 +111,15 @@ def test_errors_are_helpful(tmp_path):
     with pytest.raises(ValueError, match="check inputs"):
         export(_flex_model(), "tflite", tmp_path)
     assert FORMATS == ("saved_model", "tflite", "tflite-int8")
+    import keras
+
+    inputs = keras.Input((6, 4))
+    branch = keras.layers.Dense(4)(inputs)
+    skip = keras.layers.Add()([inputs, branch])
+    hidden = keras.layers.RNN(htkeras.HTLSTMCell(8, ranks=2))(skip)
+    graph = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden), name="branchy")
+    with pytest.raises(NotImplementedError, match="chain of layers"):
+        export(graph, "tflite", tmp_path, data=np.zeros((2, 6, 4), "float32"))
 
 
 def test_export_command(tmp_path):
