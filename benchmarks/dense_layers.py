@@ -22,19 +22,15 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import htkeras  # noqa: E402
+from htkeras import timing  # noqa: E402
 from training.run_io import git_commit, hardware, write_json  # noqa: E402
 
 INPUT_MODES, OUTPUT_MODES, BATCH = [8, 20, 20, 18], [16, 4, 4, 4], 96
 
 
 def median_seconds(fn, x, repeats: int) -> float:
-    fn(x)  # trace and warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.asarray(fn(x))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    """Median seconds of ``fn(x)`` brought to NumPy (the work done), after a warm-up (``htkeras.timing``)."""
+    return timing.median_seconds(lambda _: np.asarray(fn(x)), repeats)
 
 
 def candidates():

@@ -28,10 +28,14 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default="benchmarks/results/tflite.json")
     args = parser.parse_args(argv)
-    rows = {}
+    rows, data = {}, {}  # data: the features, read once per input shape (the zoo models share one)
     for name in zoo.list_models():
-        x, y, _ = zoo.load_data(name, args.data_dir)
-        row = {"parameters": zoo.info(name)["parameters"], "keras_ms": latency_ms(zoo.load(name), x[:1])}
+        info = zoo.info(name)
+        shape = tuple(info["input"]["shape"][1:])
+        if shape not in data:
+            data[shape] = zoo.load_data(name, args.data_dir)[:2]
+        x, y = data[shape]
+        row = {"parameters": info["parameters"], "keras_ms": latency_ms(zoo.load(name), x[:1])}
         with tempfile.TemporaryDirectory() as out:
             for fmt in ("tflite", "tflite-int8"):
                 report = export(name, fmt, out, data=(x, y))

@@ -39,15 +39,9 @@ def _inputs(zoo, handle, paths):
 
 def latency_ms(model, example, repeats: int = 50) -> float:
     """Median wall time of one compiled ``predict_on_batch`` call (batch 1), in milliseconds, after a warm-up."""
-    import numpy as np
+    from .timing import median_seconds
 
-    model.predict_on_batch(example)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(example)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return 1000 * median_seconds(lambda _: model.predict_on_batch(example), repeats)
 
 
 def main(argv=None):

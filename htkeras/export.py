@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from .timing import median_seconds
 
 FORMATS = ("saved_model", "tflite", "tflite-int8")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
@@ -83,14 +84,14 @@ def _resolve_model(model, name, data, data_dir):
     if isinstance(model, keras.Model):
         if data is None:
             raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
-        return model, name or model.name, data if isinstance(data, tuple) else (data, None)
-    from . import zoo
+        name = name or model.name
+    else:
+        from . import zoo
 
-    folder = zoo.resolve(model)
-    if data is None:
-        x, y, _ = zoo.load_data(folder, data_dir)
-        data = (x, y)
-    return zoo.load(folder), name or zoo.info(folder)["name"], data if isinstance(data, tuple) else (data, None)
+        folder = zoo.resolve(model)
+        data = zoo.load_data(folder, data_dir)[:2] if data is None else data
+        model, name = zoo.load(folder), name or zoo.info(folder)["name"]
+    return model, name, data if isinstance(data, tuple) else (data, None)
 
 
 def _accuracy(probabilities, y):
@@ -269,13 +270,7 @@ def run_tflite(runner, x) -> np.ndarray:
 
 
 def _latency_ms(runner, x, repeats: int = 200) -> float:
-    run_tflite(runner, x[:1])
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        run_tflite(runner, x[i % len(x) : i % len(x) + 1])
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return 1000 * median_seconds(lambda i: run_tflite(runner, x[i % len(x) : i % len(x) + 1]), repeats)
 
 
 def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_io: bool) -> ExportReport:

@@ -133,4 +133,5 @@ def test_export_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "htkeras", "export", "fsdd-fdht-lstn", "--format", "tflite",
                           "--out", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 2 and "fsdd-fdht-lstm" in bad.stderr
-    json.dumps(export(NAME, "tflite", tmp_path, data=zoo.load_data(NAME, speakers=["george"])[:2]).to_dict())
+    report = export(NAME, "tflite", tmp_path, data=zoo.load_data(NAME, speakers=["george"])[:2])
+    assert json.loads(json.dumps(report.to_dict()))["check_examples"] == 500
