@@ -95,3 +95,7 @@ def test_command_line(george, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", "fsdd-htlstm"])
     assert exit_info.value.code == 2 and "Did you mean" in capsys.readouterr().err
+    (tmp_path / "noise.wav").write_text("not audio")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict", "fsdd-lstm", str(tmp_path / "noise.wav")])
+    assert exit_info.value.code == 2 and "noise.wav is not a readable PCM wav file" in capsys.readouterr().err

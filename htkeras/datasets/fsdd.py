@@ -22,7 +22,11 @@ _HOW_TO_GET = "Download it from https://github.com/Jakobovski/free-spoken-digit-
 
 def read_wav(path) -> tuple:
     """``(float32 waveform in [-1, 1], sample rate)`` of a 16-bit PCM wav file."""
-    with wave.open(str(path), "rb") as f:
+    try:
+        f = wave.open(str(path), "rb")
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{path} is not a readable PCM wav file ({str(error) or 'truncated header'}).") from error
+    with f:
         if f.getsampwidth() != 2:
             raise ValueError(f"{path}: only 16-bit PCM wav files are supported, got {8 * f.getsampwidth()}-bit.")
         data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
