@@ -99,8 +99,9 @@ def info(handle) -> dict:
         "task": config.get("task"),
         "dataset": metrics["data"]["name"],
         "labels": config["labels"],
-        "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics["train_accuracy"],
-                    "split": metrics["split"]},
+        "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics.get("train_accuracy"),
+                    "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
+        "base": metrics.get("base"),
         "parameters": metrics["parameters"],
         "compression": metrics["compression"],
         "input": {
@@ -136,6 +137,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
         "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    model.zoo_handle = str(handle)  # zoo.save / zoo.push take the preprocessing and architecture from it
     return model
 
 
@@ -149,47 +151,6 @@ def load_data(handle, data_dir=None, speakers=None):
     if dataset["name"] != "fsdd":
         raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
     return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"])
-
-
-def push(model_dir, repo_id: str, *, revision: str | None = None, private: bool | None = None,
-         commit_message: str | None = None, token=None) -> str:
-    """Publish a zoo model on the Hugging Face Hub; returns the commit URL. Load it back with
-    ``load("hf://<repo_id>")``.
-
-    ``model_dir``: a zoo model folder (as ``training.train`` writes it) or any handle ``resolve`` accepts.
-    Uploads ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata
-    says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and a generated
-    ``metadata.json`` (htkeras and Keras versions, SHA-256 of each file). The repo is created if needed.
-    ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``hf auth login``) are the Hub
-    client's.
-    """
-    import hashlib
-    import shutil
-    import tempfile
-
-    from huggingface_hub import HfApi
-
-    from . import __version__
-
-    folder = resolve(model_dir)
-    api = HfApi(token=token)
-    with tempfile.TemporaryDirectory() as staging:
-        staging = Path(staging)
-        files = [name for name in PUBLISHED_FILES if (folder / name).is_file()]
-        for name in files:
-            shutil.copy2(folder / name, staging / name)
-        metadata = {
-            "library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__,
-            "name": _read(folder, "config.json")["name"],
-            "sha256": {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files},
-        }
-        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        info = api.upload_folder(
-            folder_path=staging, repo_id=repo_id, revision=revision,
-            commit_message=commit_message or f"Upload {metadata['name']} with htkeras {__version__}",
-        )
-    return info.commit_url
 
 
 def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -214,3 +175,6 @@ def preprocess(handle, waveforms, sample_rate: int = 8000) -> np.ndarray:
         for w in waveforms
     ]
     return np.stack(batch).astype(np.float32)
+
+
+from .publish import push, save  # noqa: E402  (publish uses resolve, above)

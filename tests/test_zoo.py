@@ -59,8 +59,9 @@ def test_preprocess_resamples_other_rates(george):
     assert np.abs(a - b).mean() < 0.1 * np.abs(a).mean()
 
 
-def test_fine_tune_on_speaker_identity():
-    """A new 5-way head (who is speaking) on the pretrained digit model; a short fit improves on the start."""
+def test_fine_tune_on_speaker_identity(tmp_path):
+    """A new 5-way head (who is speaking) on the pretrained digit model; a short fit improves on the start;
+    ``zoo.save`` writes it as a zoo folder that loads back with the same predictions and measured metrics."""
     _fsdd_or_skip()
     records = load_fsdd()
     speakers = sorted({r[2] for r in records})
@@ -76,6 +77,22 @@ def test_fine_tune_on_speaker_identity():
     after = model.evaluate(x[test], y[test], verbose=0)[1]
     print(f"speaker identity: {before:.3f} -> {after:.3f}")
     assert after > before + 0.2
+
+    with pytest.raises(ValueError, match="5 classes, its base 10: pass labels="):
+        zoo.save(model, tmp_path / "nolabels")
+    saved = zoo.save(model, tmp_path / "speakers", labels=speakers, evaluate_on=(x[test], y[test]),
+                     data="FSDD takes 35-49 of each speaker")
+    np.testing.assert_allclose(zoo.load(saved).predict(x[test], verbose=0), model.predict(x[test], verbose=0), atol=1e-5)
+    details = zoo.info(saved)
+    assert details["labels"] == speakers and details["base"] == "fsdd-fdht-lstm" and details["name"] == "speakers"
+    evaluation = details["metrics"]["evaluation"]
+    assert evaluation["examples"] == int(test.sum()) and abs(evaluation["accuracy"] - after) < 1e-6
+    card = (saved / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: keras\n") and f"{100 * after:.1f}%" in card
+    with pytest.raises(FileExistsError):
+        zoo.save(model, saved, labels=speakers)
+    with pytest.raises(ValueError, match="does not have the architecture of its base"):
+        zoo.save(zoo.load("fsdd-lstm", num_classes=5), tmp_path / "mismatch", base="fsdd-fdht-lstm", labels=speakers)
 
     frozen = zoo.load("fsdd-fdht-lstm", num_classes=5, freeze=True)
     assert [layer.trainable for layer in frozen.layers] == [False] * (len(frozen.layers) - 1) + [True]

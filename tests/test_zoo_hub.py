@@ -84,3 +84,27 @@ def test_push_then_load_from_the_hub(tmp_path):
     metadata = json.loads(files["metadata.json"])
     assert metadata["library"] == "htkeras" and metadata["name"] == "fsdd-fdht-lstm"
     assert metadata["sha256"]["model.weights.h5"] == hashlib.sha256(files["model.weights.h5"]).hexdigest()
+
+
+PUSH_MODEL = """
+import json, sys
+import numpy as np
+import htkeras.zoo as zoo
+model = zoo.load("fsdd-fdht-lstm", num_classes=3)
+print(zoo.push(model, "org/tuned", labels=["a", "b", "c"]))
+x = np.random.default_rng(0).standard_normal((2, 40, 40)).astype("float32")
+print("RESULT" + json.dumps({"pushed": model.predict(x, verbose=0).tolist(),
+                             "loaded": zoo.load("hf://org/tuned").predict(x, verbose=0).tolist(),
+                             "labels": zoo.info("hf://org/tuned")["labels"]}))
+"""
+
+
+def test_push_an_in_memory_model(tmp_path):
+    """A model changed in memory (here a new head) is saved as a zoo folder and uploaded in one call."""
+    with LocalHub({}) as hub:
+        out = run_client(tmp_path, hub.url, script=PUSH_MODEL)
+        files = hub.commits[("org/tuned", hub.refs[("org/tuned", "main")])]
+    np.testing.assert_allclose(out["loaded"], out["pushed"], atol=1e-6)
+    assert out["labels"] == ["a", "b", "c"]
+    assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "metadata.json"}
+    assert json.loads(files["metrics.json"])["base"] == "fsdd-fdht-lstm"

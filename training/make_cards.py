@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from htkeras.publish import hub_metadata
+
 from .run_io import atomic_write, read_json
 
 TARGET = {  # issue 4's goal for the FSDD models, checked against the measured numbers
@@ -60,24 +62,11 @@ def target_lines(metrics: dict) -> list:
     return [f"- {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
 
 
-HUB_METADATA = [
-    "---",
-    "library_name: keras",
-    "license: apache-2.0",
-    "pipeline_tag: audio-classification",
-    "tags: [htkeras, hierarchical-tucker, tensor-decomposition, lstm]",
-    "datasets: [free-spoken-digit-dataset]",
-    "metrics: [accuracy]",
-    "---",
-    "",
-]
-
-
 def card(name: str, metrics: dict) -> str:
     m = metrics[name]
     cv = m.get("cross_validation")
     lines = [
-        *HUB_METADATA,  # the card is also the Hugging Face Hub card (htkeras.zoo.push uploads it)
+        *hub_metadata(),  # the card is also the Hugging Face Hub card (htkeras.zoo.push uploads it)
         f"# {name}",
         "",
         f"Task: {m.get('task')}. Data: {m['data']['name']}; {m['data']['examples']:,} recordings of "
