@@ -37,6 +37,11 @@ def _inputs(zoo, handle, paths):
     return names, np.concatenate(batches)
 
 
+def _progress() -> int:
+    """Progress bars in a terminal only (no escape codes in logs and pipes)."""
+    return 1 if sys.stdout.isatty() else 0
+
+
 def latency_ms(model, example, repeats: int = 50) -> float:
     """Median wall time of one compiled ``predict_on_batch`` call (batch 1), in milliseconds, after a warm-up."""
     from .timing import median_seconds
@@ -88,7 +93,7 @@ def main(argv=None):
             from .export import export
 
             print(export(folder, args.format, args.out, version=args.version, data_dir=args.data_dir,
-                         allow_flex=args.allow_flex, int8_io=args.int8_io))
+                         allow_flex=args.allow_flex, int8_io=args.int8_io, verbose=_progress()))
     except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
         parser.exit(2, f"error: {error}\n")
 
@@ -96,15 +101,16 @@ def main(argv=None):
 def evaluate(zoo, folder, args) -> None:
     details = zoo.info(folder)
     model = zoo.load(folder)
-    x, y, speakers = zoo.load_data(folder, args.data_dir, args.speakers)
+    x, y, speakers = zoo.load_data(folder, args.data_dir, args.speakers, verbose=_progress())
     start = time.perf_counter()
     accuracy = float((model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean())
     seconds = time.perf_counter() - start
     cv = details["metrics"]["cross_validation"]
     print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
     print(f"accuracy on {len(y):,} FSDD recordings ({', '.join(sorted(set(speakers.tolist())))}): {accuracy:.1%}")
-    print("  (these speakers were in its training data; its accuracy on a speaker it never heard, by "
-          f"leave-one-speaker-out cross-validation: {100 * cv['accuracy_mean']:.1f}% +- {100 * cv['accuracy_std']:.1f})")
+    if cv:
+        print("  (these speakers were in its training data; its accuracy on a speaker it never heard, by "
+              f"leave-one-speaker-out cross-validation: {100 * cv['accuracy_mean']:.1f}% +- {100 * cv['accuracy_std']:.1f})")
     print(f"latency: {latency_ms(model, x[:1]):.2f} ms per clip at batch 1, {1000 * seconds / len(y):.2f} ms per clip "
           f"in batches of 256, on {os.cpu_count()} CPU core(s)")
 

@@ -38,6 +38,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .progress import track
 from .timing import median_seconds
 
 FORMATS = ("saved_model", "tflite", "tflite-int8")
@@ -79,7 +80,7 @@ class ExportReport:
         return "\n".join(lines)
 
 
-def _resolve_model(model, name, data, data_dir):
+def _resolve_model(model, name, data, data_dir, verbose):
     """``(keras model, name, (x, y or None))`` for a zoo handle or a Keras model."""
     if isinstance(model, keras.Model):
         if data is None:
@@ -89,7 +90,7 @@ def _resolve_model(model, name, data, data_dir):
         from . import zoo
 
         folder = zoo.resolve(model)
-        data = zoo.load_data(folder, data_dir)[:2] if data is None else data
+        data = zoo.load_data(folder, data_dir, verbose=verbose)[:2] if data is None else data
         model, name = zoo.load(folder), name or zoo.info(folder)["name"]
     return model, name, data if isinstance(data, tuple) else (data, None)
 
@@ -99,7 +100,7 @@ def _accuracy(probabilities, y):
 
 
 def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None,
-           allow_flex: bool = False, int8_io: bool = False) -> ExportReport:
+           allow_flex: bool = False, int8_io: bool = False, verbose: int = 0) -> ExportReport:
     """Export ``model`` (a zoo handle or a ``keras.Model`` classifier of sequences) and check the result.
 
     Args:
@@ -115,16 +116,18 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         allow_flex: let the TFLite converter fall back to TensorFlow (Flex) ops, which need the Flex
             delegate on the device; off by default, and a model needing them is an error.
         int8_io: for ``tflite-int8``, int8 input and output too (quantization parameters in the file).
+        verbose: 1 shows progress bars (reading the data, checking a TFLite file example by example).
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
-    keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir)
+    keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir, verbose)
     x = np.asarray(x, np.float32)
     out = Path(out)
     if format == "saved_model":
         return _export_saved_model(keras_model, out / name / str(int(version)), x, y)
     suffix = ".int8.tflite" if format == "tflite-int8" else ".tflite"
-    return _export_tflite(keras_model, out / f"{name}{suffix}", x, y, format == "tflite-int8", allow_flex, int8_io)
+    return _export_tflite(keras_model, out / f"{name}{suffix}", x, y, format == "tflite-int8", allow_flex, int8_io,
+                          verbose)
 
 
 # -- SavedModel ----------------------------------------------------------------------------------------
@@ -250,11 +253,12 @@ def interpreter(model_content: bytes):
     return runner
 
 
-def run_tflite(runner, x) -> np.ndarray:
-    """Outputs of a batch-1 TFLite classifier for each example of ``x`` (quantizing int8 I/O)."""
+def run_tflite(runner, x, verbose: int = 0) -> np.ndarray:
+    """Outputs of a batch-1 TFLite classifier for each example of ``x`` (quantizing int8 I/O; ``verbose=1``:
+    a progress bar)."""
     (inp,), (out,) = runner.get_input_details(), runner.get_output_details()
     results = []
-    for example in x:
+    for example in track(x, verbose):
         value = example[None]
         if inp["dtype"] == np.int8:
             scale, zero = inp["quantization"]
@@ -273,7 +277,8 @@ def _latency_ms(runner, x, repeats: int = 200) -> float:
     return 1000 * median_seconds(lambda i: run_tflite(runner, x[i % len(x) : i % len(x) + 1]), repeats)
 
 
-def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_io: bool) -> ExportReport:
+def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_io: bool,
+                   verbose: int = 0) -> ExportReport:
     import tensorflow as tf
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -315,7 +320,7 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
                             note="not checked: Flex ops need the Flex delegate, which this Python runtime lacks")
     runner = interpreter(flatbuffer)
     labels = None if y is None else np.asarray(y)[check]
-    exported = run_tflite(runner, x[check])
+    exported = run_tflite(runner, x[check], verbose)
     reference = model.predict(x[check], batch_size=256, verbose=0)
     report = ExportReport(
         "tflite-int8" if int8 else "tflite", str(path), len(flatbuffer), len(check),

@@ -141,16 +141,17 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
     return model
 
 
-def load_data(handle, data_dir=None, speakers=None):
+def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     """The real data of the model's dataset, in its input format: ``(x, y, groups)`` (FSDD: log-mel
     features, digits and speaker names; ``speakers`` keeps only those), read from ``data_dir`` (default
-    ``HTKERAS_DATA`` or ``../shared/data``)."""
+    ``HTKERAS_DATA`` or ``../shared/data``; ``verbose=1``: a progress bar)."""
     from .datasets import load_fsdd_features
 
     dataset = _read(resolve(handle), "config.json")["dataset"]
     if dataset["name"] != "fsdd":
         raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
-    return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"])
+    return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
+                              verbose=verbose)
 
 
 def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -116,3 +116,11 @@ def test_command_line(george, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", "fsdd-lstm", str(tmp_path / "noise.wav")])
     assert exit_info.value.code == 2 and "noise.wav is not a readable PCM wav file" in capsys.readouterr().err
+
+
+def test_progress_bar_for_long_loops(capsys):
+    from htkeras.progress import track
+
+    assert list(track(range(3))) == [0, 1, 2] and capsys.readouterr().out == ""  # silent unless asked
+    assert list(track(range(3), verbose=2, unit="clip")) == [0, 1, 2]
+    assert "3/3" in capsys.readouterr().out

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import track
+
 from .audio import log_mel_frames
 from .paths import resolve_data_dir
 
@@ -60,10 +62,12 @@ def load_fsdd(data_dir=None, speakers=None) -> list:
     return result
 
 
-def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_mels: int = 40):
-    """Log-mel features ``x (N, num_frames, num_mels)``, digits ``y (N,)`` and speaker names ``(N,)``."""
+def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_mels: int = 40, verbose: int = 0):
+    """Log-mel features ``x (N, num_frames, num_mels)``, digits ``y (N,)`` and speaker names ``(N,)``
+    (``verbose=1``: a progress bar)."""
     records = load_fsdd(data_dir, speakers)
-    x = np.stack([log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames) for w, *_ in records])
+    x = np.stack([log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames)
+                  for w, *_ in track(records, verbose, unit="recording")])
     y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
     who = np.array([speaker for _, _, speaker, _ in records])
     return x, y, who
