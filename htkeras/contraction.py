@@ -1,10 +1,12 @@
 """Pairwise contraction plans for small tensor networks, run with ``keras.ops.einsum``.
 
 A factorized linear map ``y = x W`` is a tensor network: the input batch ``x`` and the factors of ``W``
-joined by shared labels. ``plan_contraction`` picks the order in which pairs of tensors are contracted by
-estimating FLOPs (2 x the product of all label sizes a pairwise contraction touches) for several candidate
-orders and keeping the cheapest at a nominal batch size. A plan is static: it is chosen once, at layer
-build time, and runs on any Keras backend.
+joined by shared labels. ``plan_contraction`` replays several candidate orders and keeps the one with the
+lowest estimated time at a nominal batch size. The estimate of a pairwise step is its FLOPs (2 x the
+product of all label sizes it touches) plus ``MEMORY_WEIGHT`` FLOPs for every number it moves: both
+operands and the result, and twice an operand that ``einsum`` must transpose first because its contracted
+labels are not one block at either end (a transposed input of a UCF11 layer costs more than all of its
+arithmetic). A plan is static: it is chosen once, at layer build time, and runs on any Keras backend.
 
 Steps that involve only weights (no batch label) are computed once per call, whatever the batch size;
 ``ContractionPlan.flops(batch)`` reports both parts.
@@ -20,6 +22,9 @@ from typing import Hashable, Sequence
 import numpy as np
 
 LETTERS = string.ascii_letters
+# One float moved (read or written) costs about as much time as this many FLOPs. Measured on the 2-core
+# AVX2 machine of benchmarks/dense_layers.py: ~150 GFLOP/s in a large matmul, ~4 G floats/s read.
+MEMORY_WEIGHT = 32
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Step:
     equation: str
     fixed_flops: int
     per_example_flops: int
+    fixed_moved: int = 0  # numbers read and written (transposes included), see the module docstring
+    per_example_moved: int = 0
+    swap: bool = False  # the equation takes the operands as (rhs, lhs)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,11 @@ class ContractionPlan:
         """Multiply-adds x 2 for one call on ``batch_size`` examples."""
         return sum(s.fixed_flops + batch_size * s.per_example_flops for s in self.steps)
 
+    def cost(self, batch_size: int = 1) -> int:
+        """Estimated time in FLOP units: FLOPs plus ``MEMORY_WEIGHT`` per number moved."""
+        moved = sum(s.fixed_moved + batch_size * s.per_example_moved for s in self.steps)
+        return self.flops(batch_size) + MEMORY_WEIGHT * moved
+
     def __call__(self, operands, einsum=None):
         """Contract ``operands`` with ``keras.ops.einsum`` (or the given ``einsum``, e.g. NumPy's)."""
         if einsum is None:
@@ -50,7 +63,7 @@ class ContractionPlan:
         for step in self.steps:
             b = work.pop(step.rhs)
             a = work.pop(step.lhs)
-            work.append(einsum(step.equation, a, b))
+            work.append(einsum(step.equation, b, a) if step.swap else einsum(step.equation, a, b))
         (result,) = work
         return result
 
@@ -63,26 +76,63 @@ def _equation(labels_a, labels_b, labels_out) -> str:
     return f"{word(labels_a)},{word(labels_b)}->{word(labels_out)}"
 
 
-def _replay(path, inputs, output, sizes, batch_label):
-    """Turn a path of position pairs into Steps."""
+def _block_at_an_end(labels, block) -> bool:
+    """Whether the labels in ``block`` are the first or the last ones of ``labels``."""
+    count = sum(lab in block for lab in labels)
+    return count == 0 or set(labels[:count]) <= block or set(labels[len(labels) - count :]) <= block
+
+
+def _natural(first, second, out) -> tuple:
+    """The result order a batched matmul of ``first`` by ``second`` writes without a transpose."""
+    shared = [lab for lab in first if lab in second and lab in out]
+    return (*shared, *(lab for lab in first + second if lab in out and lab not in shared))
+
+
+def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
+    """Contract ``a`` with ``b`` (``rest``: labels of the other operands): ``(out, moved, swap)``, the result's
+    labels, the label tuples whose sizes add up to the numbers the step moves (operands, result, and again
+    whatever ``einsum`` must transpose), and whether to pass the operands as ``(b, a)``.
+
+    The result keeps the labels of the larger operand first, or with ``small_first`` those of the smaller
+    (then the larger operand's remaining labels stay at the end, in its memory order)."""
+    if last:  # the last step writes the result in the requested order
+        out = tuple(output)
+    else:
+        keep = set(rest) | set(output)
+        size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
+        first, second = (b, a) if (size(b) < size(a)) == small_first else (a, b)
+        out = tuple(dict.fromkeys(lab for lab in first + second if lab in keep))
+    swap = out != _natural(a, b, out) and out == _natural(b, a, out)
+    moved = [a, b, out]
+    shared_kept = [lab for lab in a if lab in b and lab in out]
+    for operand, other in ((a, b), (b, a)):
+        contracted = {lab for lab in operand if lab in other and lab not in out}
+        head = tuple(operand[: len(shared_kept)])
+        if set(head) != set(shared_kept) or not _block_at_an_end(operand[len(shared_kept) :], contracted):
+            moved += [operand, operand]  # einsum transposes it: read and write once more
+    if out not in (_natural(a, b, out), _natural(b, a, out)):
+        moved += [out, out]
+    return out, moved, swap
+
+
+def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False):
+    """Turn a path of position pairs into Steps (``small_first``: see ``_pair``)."""
     work = [tuple(x) for x in inputs]
     steps = []
+    size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)  # noqa: E731
     for i, j in path:
         i, j = sorted((i, j))
         a, b = work[i], work[j]
         rest = [lab for k, t in enumerate(work) if k not in (i, j) for lab in t]
-        if len(work) == 2:  # the last step writes the result in the requested order
-            out = tuple(output)
-        else:
-            keep = set(rest) | set(output)
-            out = tuple(dict.fromkeys(lab for lab in a + b if lab in keep))
+        out, moved, swap = _pair(a, b, rest, output, len(work) == 2, sizes, small_first)
         touched = set(a) | set(b)
-        size = math.prod(sizes[lab] for lab in touched if lab != batch_label)
-        if batch_label in touched:
-            fixed, per_example = 0, 2 * size
-        else:
-            fixed, per_example = 2 * size, 0
-        steps.append(Step(i, j, _equation(a, b, out), fixed, per_example))
+        flops = 2 * size(touched)
+        fixed_moved = sum(size(t) for t in moved if batch_label not in t)
+        per_example_moved = sum(size(t) for t in moved if batch_label in t)
+        batched = batch_label in touched
+        equation = _equation(b, a, out) if swap else _equation(a, b, out)
+        steps.append(Step(i, j, equation, 0 if batched else flops, flops if batched else 0, fixed_moved,
+                          per_example_moved, swap))
         del work[j], work[i]
         work.append(out)
     return steps
@@ -109,6 +159,33 @@ def greedy_path(inputs, output, sizes) -> list:
         del work[j], work[i]
         work.append(out)
     return path
+
+
+def input_first_path(inputs, output, sizes, small_first: bool = False) -> list:
+    """Absorb the factors into the input (operand 0) one at a time, each time the neighbour whose step has
+    the lowest time estimate, until no input label is left; then the greedy order for the rest. Reading the
+    large input once, along its memory layout, is what bounds the time of a layer with few weights."""
+    work = [tuple(x) for x in inputs]
+    size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
+    anchor, path = 0, []
+    while len(work) > 1 and set(work[anchor]) & set(inputs[0]) - set(output):
+        best = None
+        for j, b in enumerate(work):
+            a = work[anchor]
+            if j == anchor or not set(a) & set(b):
+                continue
+            rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
+            out, moved, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first)
+            cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * sum(size(t) for t in moved)
+            if best is None or cost < best[0]:
+                best = (cost, j, out)
+        _, j, out = best
+        i, j = sorted((anchor, j))
+        path.append((i, j))
+        del work[j], work[i]
+        work.append(out)
+        anchor = len(work) - 1
+    return path + greedy_path(work, output, sizes)
 
 
 def numpy_greedy_path(inputs, output, sizes):
@@ -183,7 +260,8 @@ def plan_contraction(
     batch_size: int = 32,
     candidates: Sequence[Sequence[tuple]] = (),
 ) -> ContractionPlan:
-    """Cheapest plan among the greedy orders, the optimal order (small networks) and the given paths.
+    """The plan with the lowest time estimate (``ContractionPlan.cost``) among the greedy orders, the
+    input-first order, the order with fewest FLOPs (small networks) and the given paths.
 
     Args:
         inputs: labels of each operand, in the order the operands will be passed to the plan.
@@ -200,9 +278,9 @@ def plan_contraction(
         raise ValueError("A contraction plan needs at least two operands.")
     paths = [greedy_path(inputs, output, sizes), *candidates]
     paths += [p for p in (numpy_greedy_path(inputs, output, sizes), optimal_path(inputs, output, sizes)) if p]
-    best = None
-    for path in paths:
-        plan = ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label)))
-        if best is None or plan.flops(batch_size) < best.flops(batch_size):
-            best = plan
-    return best
+    plans = [
+        ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label, small_first)))
+        for small_first in (False, True)
+        for path in [*paths, input_first_path(inputs, output, sizes, small_first)]
+    ]
+    return min(plans, key=lambda plan: (plan.cost(batch_size), plan.flops(batch_size)))
