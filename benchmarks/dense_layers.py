@@ -1,8 +1,8 @@
 """HTDense against keras Dense, TTDense (t3f) at about the same parameter count, and one read of the input.
 
 The UCF11 input-to-hidden map: 57,600 inputs -> 4 x 256 gate pre-activations, a batch of 96 frames (16 clips
-x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, and forward + backward), measured
-side by side in this one process: median over repeats after a warm-up. "input read" is one reduction over
+x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward + backward, and forward with
+``jit_compile=True``, XLA), measured side by side in this one process: median over repeats after a warm-up. "input read" is one reduction over
 the input batch, the floor for a layer with ~1 K weights that must read all of its input.
 
     python -m benchmarks.dense_layers [--repeats 20] [--out benchmarks/results/dense_layers.json]
@@ -65,6 +65,7 @@ def main(argv=None):
             "params": int(layer.count_params()),
             "forward": median_seconds(forward, x, args.repeats),
             "forward_backward": median_seconds(forward_backward, x, args.repeats),
+            "forward_xla": median_seconds(tf.function(layer.__call__, jit_compile=True), x, args.repeats),
         }
     dense, ht, read = rows["Dense"], rows["HTDense (ranks 5)"], rows["input read"]["forward"]
     tt = next(v for k, v in rows.items() if k.startswith("TTDense"))
@@ -73,6 +74,8 @@ def main(argv=None):
         "dense_over_ht_forward_backward": dense["forward_backward"] / ht["forward_backward"],
         "ht_over_input_read": ht["forward"] / read,
         "tt_over_ht_forward": tt["forward"] / ht["forward"],
+        "dense_over_ht_forward_xla": dense["forward_xla"] / ht["forward_xla"],
+        "ht_xla_over_input_read": ht["forward_xla"] / read,
     }
     goals = {
         "HTDense forward >= 20x faster than Dense": ratios["dense_over_ht_forward"] >= 20,
@@ -84,7 +87,8 @@ def main(argv=None):
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_json(args.out, result)
     for name, row in rows.items():
-        extra = f"  fwd+bwd {1000 * row['forward_backward']:8.2f} ms" if "forward_backward" in row else ""
+        extra = (f"  fwd+bwd {1000 * row['forward_backward']:8.2f} ms  fwd XLA {1000 * row['forward_xla']:8.2f} ms"
+                 if "forward_backward" in row else "")
         print(f"{name:34s} {row['params']:>11,} params  fwd {1000 * row['forward']:8.2f} ms{extra}")
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}")

@@ -19,12 +19,12 @@ def dense_layers_section(result: dict) -> list:
         f"TensorFlow, {hw['cpu_cores']} CPU cores ({hw['cpu']}), median of {result['repeats']} compiled calls, "
         f"commit `{result['commit'][:12]}` (`python -m benchmarks.dense_layers`):",
         "",
-        "| layer | parameters | forward (ms) | forward + backward (ms) |",
-        "| --- | ---: | ---: | ---: |",
+        "| layer | parameters | forward (ms) | forward + backward (ms) | forward, XLA (ms) |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, row in result["rows"].items():
-        backward = f"{1000 * row['forward_backward']:.2f}" if "forward_backward" in row else "–"
-        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} |")
+        backward, xla = (f"{1000 * row[key]:.2f}" if key in row else "–" for key in ("forward_backward", "forward_xla"))
+        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} | {xla} |")
     lines.append("")
     lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in result["goals"].items()]
     ratios = result["ratios"]
@@ -33,6 +33,9 @@ def dense_layers_section(result: dict) -> list:
         f"{ratios['dense_over_ht_forward_backward']:.1f}×; HTDense / input read {ratios['ht_over_input_read']:.1f}×; "
         f"TTDense / HTDense forward {ratios['tt_over_ht_forward']:.2f}×."
     )
+    if "dense_over_ht_forward_xla" in ratios:
+        lines.append(f"- with XLA (`jit_compile=True`): Dense / HTDense forward {ratios['dense_over_ht_forward_xla']:.1f}×, "
+                     f"HTDense / input read {ratios['ht_xla_over_input_read']:.1f}×.")
     return lines
 
 
@@ -59,7 +62,26 @@ def tflite_section(result: dict) -> list:
     return lines
 
 
-SECTIONS = {"dense_layers": dense_layers_section, "tflite": tflite_section}
+def scaling_section(result: dict) -> list:
+    hw = result["hardware"]
+    lines = [
+        f"Scaling of the HTDense forward pass (batch {result['batch']}, output 1,024), next to Dense and one read of "
+        f"the input, {hw['cpu_cores']} CPU cores, median of {result['repeats']}, commit `{result['commit'][:12]}` "
+        "(`python -m benchmarks.scaling`; all rows in `benchmarks/results/scaling.csv`):",
+        "",
+        "| sweep | input | rank | tree | HT parameters | HTDense (ms) | Dense (ms) | input read (ms) |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["rows"]:
+        lines.append(f"| {row['sweep']} | {row['input_dim']:,} | {row['rank']} | {row['tree']} | {row['ht_params']:,} | "
+                     f"{row['ht_ms']:.2f} | {row['dense_ms']:.2f} | {row['read_ms']:.2f} |")
+    lines += ["", "![scaling curves](benchmarks/results/scaling.png)", "",
+              "The \"inputs then outputs\" tree is faster but its matrix has rank at most the root's child ranks; the "
+              "balanced tree (each input mode paired with an output mode, the papers' layout) keeps a high matrix rank."]
+    return lines
+
+
+SECTIONS = {"dense_layers": dense_layers_section, "scaling": scaling_section, "tflite": tflite_section}
 
 
 def main():
