@@ -22,7 +22,9 @@ setup(
         "tensorflow>=2.16,<2.22",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
+                "scipy>=1.10"],
+        "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
         "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
         "train": ["matplotlib>=3.7"],

@@ -3,5 +3,9 @@
 from .audio import log_mel_frames
 from .fsdd import FSDD_SPEAKERS, load_fsdd, load_fsdd_features
 from .paths import resolve_data_dir
+from .poly_music import POLY_MUSIC_SETS, frame_nll, load_poly_music, next_step_batch
 
-__all__ = ["FSDD_SPEAKERS", "load_fsdd", "load_fsdd_features", "log_mel_frames", "resolve_data_dir"]
+__all__ = [
+    "FSDD_SPEAKERS", "POLY_MUSIC_SETS", "frame_nll", "load_fsdd", "load_fsdd_features", "load_poly_music",
+    "log_mel_frames", "next_step_batch", "resolve_data_dir",
+]
