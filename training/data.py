@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htkeras.datasets import load_fsdd_features
+from htkeras.datasets import load_fsdd_features, load_video_dataset
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
 from htkeras.lookup import lookup
 
@@ -35,7 +35,24 @@ def fsdd(options: dict, data_dir=None) -> Dataset:
     return Dataset(x, y, speakers, FSDD_LABELS, description)
 
 
-DATASETS = {"fsdd": fsdd}
+def video(options: dict, data_dir=None) -> Dataset:
+    """A video folder dataset (``layout``: ucf11, hmdb51 or youtube_celebrities; ``folder`` under the data
+    root, default the layout's name): each frame flattened to ``height * width * 3`` inputs, scaled to
+    about [-1, 1] by (x - 127) / 128; groups are the UCF11 groups (the official leave-one-group-out)."""
+    layout = options["layout"]
+    frames, width, height = int(options.get("num_frames", 6)), int(options.get("width", 160)), int(options.get("height", 120))
+    x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height), verbose=1)
+    x = (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
+    description = {
+        "name": f"{layout} video clips in {options.get('folder') or layout}",
+        "examples": len(y),
+        "groups": sorted(set(groups.tolist())),
+        "features": f"{frames} evenly spaced RGB frames of {width} x {height} (FFmpeg scaling), (x - 127) / 128",
+    }
+    return Dataset(x, y, groups, tuple(labels), description)
+
+
+DATASETS = {"fsdd": fsdd, "video": video}
 
 
 def load_dataset(options: dict, data_dir=None) -> Dataset:

@@ -154,8 +154,16 @@ def main(argv=None):
             "",
             "## Not trained here",
             "",
-            "UCF11, YouTube Celebrities and HMDB51 (the papers' video datasets) are not available offline, so no video "
-            "weights are published; Polyphonic music, Fashion-MNIST and CNN front-end models are not trained yet.",
+            "UCF11, YouTube Celebrities and HMDB51 (the papers' video datasets) are not available offline, so **no video "
+            "weights were trained here and none are published**. With the data in `<data root>/ucf11/<action>/<group>/"
+            "<clip>.mpg` and `pip install \".[video]\"`, the exact commands are `python -m training.train "
+            "training/configs/ucf11_ht_lstm.json --cv` (leave-one-group-out over the 25 groups), then the same without "
+            "`--cv` (likewise `ucf11_fdht_lstm.json`); HMDB51 and YouTube Celebrities folders load with the layouts "
+            "`hmdb51` and `youtube_celebrities` of `htkeras.datasets.load_video_dataset`. The pipeline is tested end to "
+            "end on two real UCF11 clips.",
+            "",
+            "Polyphonic music (loader and frame-level NLL ready: `htkeras.datasets.load_poly_music`), Fashion-MNIST and "
+            "CNN front-end models are not trained yet.",
             "",
         ]
     )
