@@ -12,13 +12,19 @@ from htkeras.datasets import load_fsdd_features, resolve_data_dir
 from training.train import compiled_model
 
 
-def _fsdd_or_skip():
+def data_or_skip(subdir: str):
+    """The real dataset folder ``subdir`` of the data root; a skip when it is missing, but an error in CI
+    (``HTKERAS_REQUIRE_DATA``), where the shared data must be there."""
     try:
-        resolve_data_dir(None, "fsdd")
+        return resolve_data_dir(None, subdir)
     except FileNotFoundError as error:
         if os.environ.get("HTKERAS_REQUIRE_DATA"):
             raise
-        pytest.skip(f"FSDD not available: {error}")
+        pytest.skip(f"{subdir} not available: {error}")
+
+
+def _fsdd_or_skip():
+    data_or_skip("fsdd")
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,20 @@
 """Polyphonic music: the real JSB Chorales splits, next-step batches and the frame-level NLL."""
 
 import math
-import os
 
 import keras
 import numpy as np
 import pytest
 
 import htkeras
-from htkeras.datasets import frame_nll, load_poly_music, next_step_batch, resolve_data_dir
+from htkeras.datasets import frame_nll, load_poly_music, next_step_batch
+
+from .test_fsdd_training import data_or_skip
 
 
 @pytest.fixture(scope="module")
 def jsb():
-    try:
-        resolve_data_dir(None, "poly_music")
-    except FileNotFoundError as error:
-        if os.environ.get("HTKERAS_REQUIRE_DATA"):
-            raise
-        pytest.skip(f"poly_music not available: {error}")
+    data_or_skip("poly_music")
     return {split: load_poly_music("JSB_Chorales", split) for split in ("train", "valid", "test")}
 
 

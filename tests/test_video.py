@@ -10,15 +10,12 @@ import pytest
 import htkeras
 from htkeras.datasets import list_clips, load_video_dataset, read_clip, resolve_data_dir
 
+from .test_fsdd_training import data_or_skip
+
 
 @pytest.fixture(scope="module")
 def sample():
-    try:
-        resolve_data_dir(None, "ucf11_sample")
-    except FileNotFoundError as error:
-        if os.environ.get("HTKERAS_REQUIRE_DATA"):
-            raise
-        pytest.skip(f"ucf11_sample not available: {error}")
+    data_or_skip("ucf11_sample")
     return load_video_dataset("ucf11", folder="ucf11_sample")
 
 
