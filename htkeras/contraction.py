@@ -23,7 +23,8 @@ import numpy as np
 
 LETTERS = string.ascii_letters
 # One float moved (read or written) costs about as much time as this many FLOPs. Measured on the 2-core
-# AVX2 machine of benchmarks/dense_layers.py: ~150 GFLOP/s in a large matmul, ~4 G floats/s read.
+# AVX2 machine of benchmarks/dense_layers.py: ~130 GFLOP/s in its Dense matmul, ~4 G floats/s in one read
+# of its input.
 MEMORY_WEIGHT = 32
 
 
