@@ -107,7 +107,8 @@ def info(handle) -> dict:
         "input": {
             "shape": [None, *config["model_spec"]["input_shape"]],
             "dtype": "float32",
-            "preprocessing": f"htkeras.zoo.preprocess: waveform at 8 kHz -> {metrics['data']['features']}",
+            "preprocessing": (f"htkeras.zoo.preprocess: waveform at 8 kHz -> {metrics['data']['features']}"
+                              if dataset["name"] == "fsdd" else metrics["data"]["features"]),
         },
         "licence": {"weights": "Apache-2.0", "data": DATA_LICENCES.get(dataset["name"], "see the dataset")},
         "paper": PAPERS.get(config["model"]["kind"]),
