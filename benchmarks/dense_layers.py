@@ -2,8 +2,9 @@
 
 The UCF11 input-to-hidden map: 57,600 inputs -> 4 x 256 gate pre-activations, a batch of 96 frames (16 clips
 x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward + backward, and forward with
-``jit_compile=True``, XLA), measured side by side in this one process: median over repeats after a warm-up. "input read" is one reduction over
-the input batch, the floor for a layer with ~1 K weights that must read all of its input.
+``jit_compile=True``, XLA), measured side by side in this one process: median over repeats after a warm-up.
+"input read" is one reduction over the input batch, the floor for a layer with ~1 K weights that must read
+all of its input.
 
     python -m benchmarks.dense_layers [--repeats 20] [--out benchmarks/results/dense_layers.json]
 """

@@ -28,8 +28,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import htkeras  # noqa: E402
-from htkeras import timing  # noqa: E402
 from training.run_io import atomic_write, git_commit, hardware, write_json  # noqa: E402
+
+from .dense_layers import median_seconds  # noqa: E402
 
 BATCH, OUTPUT_MODES = 96, [16, 4, 4, 4]
 INPUT_MODES = {1024: [4, 4, 8, 8], 4096: [8, 8, 8, 8], 16384: [8, 8, 16, 16], 65536: [16, 16, 16, 16]}
@@ -41,10 +42,6 @@ TREES = {  # separate leaves: inputs 0-3, outputs 4-7
 COLUMNS = ["sweep", "input_dim", "rank", "tree", "ht_params", "ht_ms", "dense_ms", "read_ms"]
 
 
-def seconds(fn, x, repeats):
-    return timing.median_seconds(lambda _: np.asarray(fn(x)), repeats)
-
-
 def measure(input_dim, rank, tree, repeats, dense_cache):
     x = tf.constant(np.random.default_rng(0).standard_normal((BATCH, input_dim)).astype("float32"))
     ht = htkeras.HTDense(INPUT_MODES[input_dim], OUTPUT_MODES, ranks=rank, tree=TREES[tree], use_bias=False)
@@ -52,11 +49,11 @@ def measure(input_dim, rank, tree, repeats, dense_cache):
     if input_dim not in dense_cache:
         dense = keras.layers.Dense(1024, use_bias=False)
         dense.build((None, input_dim))
-        dense_cache[input_dim] = (seconds(tf.function(dense.__call__), x, repeats),
-                                  seconds(tf.function(tf.reduce_sum), x, repeats))
+        dense_cache[input_dim] = (median_seconds(tf.function(dense.__call__), x, repeats),
+                                  median_seconds(tf.function(tf.reduce_sum), x, repeats))
     dense_s, read_s = dense_cache[input_dim]
     return {"input_dim": input_dim, "rank": rank, "tree": tree, "ht_params": int(ht.count_params()),
-            "ht_ms": 1000 * seconds(tf.function(ht.__call__), x, repeats), "dense_ms": 1000 * dense_s,
+            "ht_ms": 1000 * median_seconds(tf.function(ht.__call__), x, repeats), "dense_ms": 1000 * dense_s,
             "read_ms": 1000 * read_s}
 
 

@@ -122,8 +122,8 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
     if folder.exists():
         raise FileExistsError(f"{folder} exists; save into a new folder.")
     base = _base_handle(model, base)
-    base_config = zoo._read(zoo.resolve(base), "config.json")
-    base_metrics = zoo._read(zoo.resolve(base), "metrics.json")
+    base_folder = zoo.resolve(base)  # once: a hf:// base is looked up on the Hub only here
+    base_config, base_metrics = zoo._read(base_folder, "config.json"), zoo._read(base_folder, "metrics.json")
     num_classes = int(model.output_shape[-1])
     if labels is None and len(base_config["labels"]) != num_classes:
         raise ValueError(f"The model has {num_classes} classes, its base {len(base_config['labels'])}: pass labels=.")

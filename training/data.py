@@ -40,8 +40,10 @@ def video(options: dict, data_dir=None) -> Dataset:
     root, default the layout's name): each frame flattened to ``height * width * 3`` inputs, scaled to
     about [-1, 1] by (x - 127) / 128; groups are the UCF11 groups (the official leave-one-group-out)."""
     layout = options["layout"]
-    frames, width, height = int(options.get("num_frames", 6)), int(options.get("width", 160)), int(options.get("height", 120))
-    x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height), verbose=1)
+    frames = int(options.get("num_frames", 6))
+    width, height = int(options.get("width", 160)), int(options.get("height", 120))
+    x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height),
+                                              verbose=1)
     x = (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
     description = {
         "name": f"{layout} video clips in {options.get('folder') or layout}",

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import track
-
 from .audio import log_mel_frames
 from .paths import resolve_data_dir
 
