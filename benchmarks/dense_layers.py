@@ -4,7 +4,9 @@ The UCF11 input-to-hidden map: 57,600 inputs -> 4 x 256 gate pre-activations, a 
 x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward + backward, and forward with
 ``jit_compile=True``, XLA), measured side by side in this one process: median over repeats after a warm-up.
 "input read" is one reduction over the input batch, the floor for a layer with ~1 K weights that must read
-all of its input.
+all of its input. Peak memory: each layer in a fresh process, the growth of its peak resident set over three
+calls after a traced warm-up (forward, and forward + backward); approximate, as the allocator may reuse
+memory it already holds.
 
     python -m benchmarks.dense_layers [--repeats 20] [--out benchmarks/results/dense_layers.json]
 """
@@ -12,8 +14,13 @@ all of its input.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -46,27 +53,65 @@ def candidates():
     return layers
 
 
+def forward_backward_function(layer):
+    @tf.function
+    def forward_backward(inputs):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(inputs) ** 2)
+        return tape.gradient(loss, layer.trainable_variables)[0]
+
+    return forward_backward
+
+
+def input_batch():
+    return tf.constant(np.random.default_rng(0).standard_normal((BATCH, 57600), dtype=np.float32))
+
+
+def peak_memory_growth(name: str) -> dict:
+    """Bytes by which the peak resident set of a fresh process grows over three calls of the candidate
+    ``name`` after a traced warm-up call, forward and forward + backward (run there: ``--peak-memory-of``).
+    Approximate: the allocator may reuse memory it already holds."""
+    command = [sys.executable, "-m", "benchmarks.dense_layers", "--peak-memory-of", name]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _status_bytes(field: str) -> int:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) * 1024
+
+
+def _measure_peak_memory(name: str) -> None:
+    layer, x = candidates()[name], input_batch()
+    growth = {}
+    for key, step in (("forward", tf.function(layer.__call__)), ("forward_backward", forward_backward_function(layer))):
+        np.asarray(step(x))  # traced and run once
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc: give freed memory back, so that reuse shows as growth
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak (VmHWM) to the current set
+        before = _status_bytes("VmRSS:")
+        for _ in range(3):
+            np.asarray(step(x))
+        growth[key] = _status_bytes("VmHWM:") - before
+    print(json.dumps(growth))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", default="benchmarks/results/dense_layers.json")
+    parser.add_argument("--peak-memory-of", default=None, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
-    x = tf.constant(np.random.default_rng(0).standard_normal((BATCH, 57600)).astype("float32"))
+    if args.peak_memory_of:
+        return _measure_peak_memory(args.peak_memory_of)
+    x = input_batch()
     rows = {"input read": {"params": 0, "forward": median_seconds(tf.function(tf.reduce_sum), x, args.repeats)}}
     for name, layer in candidates().items():
-        forward = tf.function(layer.__call__)
-
-        @tf.function
-        def forward_backward(inputs, layer=layer):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(layer(inputs) ** 2)
-            return tape.gradient(loss, layer.trainable_variables)[0]
-
         rows[name] = {
             "params": int(layer.count_params()),
-            "forward": median_seconds(forward, x, args.repeats),
-            "forward_backward": median_seconds(forward_backward, x, args.repeats),
+            "forward": median_seconds(tf.function(layer.__call__), x, args.repeats),
+            "forward_backward": median_seconds(forward_backward_function(layer), x, args.repeats),
             "forward_xla": median_seconds(tf.function(layer.__call__, jit_compile=True), x, args.repeats),
+            "peak_memory_growth_bytes": peak_memory_growth(name),
         }
     dense, ht, read = rows["Dense"], rows["HTDense (ranks 5)"], rows["input read"]["forward"]
     tt = next(v for k, v in rows.items() if k.startswith("TTDense"))
@@ -90,6 +135,10 @@ def main(argv=None):
     for name, row in rows.items():
         extra = (f"  fwd+bwd {1000 * row['forward_backward']:8.2f} ms  fwd XLA {1000 * row['forward_xla']:8.2f} ms"
                  if "forward_backward" in row else "")
+        if "peak_memory_growth_bytes" in row:
+            growth = row["peak_memory_growth_bytes"]
+            extra += (f"  peak memory fwd +{growth['forward'] / 2**20:.1f} MiB, "
+                      f"fwd+bwd +{growth['forward_backward'] / 2**20:.1f} MiB")
         print(f"{name:34s} {row['params']:>11,} params  fwd {1000 * row['forward']:8.2f} ms{extra}")
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}")

@@ -19,12 +19,15 @@ def dense_layers_section(result: dict) -> list:
         f"TensorFlow, {hw['cpu_cores']} CPU cores ({hw['cpu']}), median of {result['repeats']} compiled calls, "
         f"commit `{result['commit'][:12]}` (`python -m benchmarks.dense_layers`):",
         "",
-        "| layer | parameters | forward (ms) | forward + backward (ms) | forward, XLA (ms) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| layer | parameters | forward (ms) | forward + backward (ms) | forward, XLA (ms) "
+        "| peak memory growth, forward / forward + backward (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, row in result["rows"].items():
         backward, xla = (f"{1000 * row[key]:.2f}" if key in row else "–" for key in ("forward_backward", "forward_xla"))
-        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} | {xla} |")
+        growth = row.get("peak_memory_growth_bytes")
+        memory = f"{growth['forward'] / 2**20:.1f} / {growth['forward_backward'] / 2**20:.1f}" if growth else "–"
+        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} | {xla} | {memory} |")
     lines.append("")
     lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in result["goals"].items()]
     ratios = result["ratios"]
@@ -81,7 +84,25 @@ def scaling_section(result: dict) -> list:
     return lines
 
 
-SECTIONS = {"dense_layers": dense_layers_section, "scaling": scaling_section, "tflite": tflite_section}
+def recurrent_section(result: dict) -> list:
+    hw = result["hardware"]
+    labels = list(result["rows"][0]["ms_per_step"])
+    lines = [
+        f"Recurrent layers, forward, milliseconds per time step (compiled, median of {result['repeats']}), "
+        f"{hw['cpu_cores']} CPU cores, commit `{result['commit'][:12]}` (`python -m benchmarks.recurrent`); "
+        "`htkeras.RNN` does the cell's state-independent work once per sequence:",
+        "",
+        "| cell | batch | steps | " + " | ".join(labels) + " | speed-up |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in labels) + " | ---: |",
+    ]
+    for row in result["rows"]:
+        times = " | ".join(f"{row['ms_per_step'][label]:.3f}" for label in labels)
+        lines.append(f"| {row['case']} | {row['batch']} | {row['steps']} | {times} | {row['speedup']:.2f}× |")
+    return lines
+
+
+SECTIONS = {"dense_layers": dense_layers_section, "recurrent": recurrent_section, "scaling": scaling_section,
+            "tflite": tflite_section}
 
 
 def main():

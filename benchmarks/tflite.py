@@ -31,6 +31,8 @@ def main(argv=None):
     rows, data = {}, {}  # data: the features, read once per input shape (the zoo models share one)
     for name in zoo.list_models():
         info = zoo.info(name)
+        if not info["labels"]:  # the FSDD classifiers; the next-step models run whole sequences
+            continue
         shape = tuple(info["input"]["shape"][1:])
         if shape not in data:
             data[shape] = zoo.load_data(name, args.data_dir)[:2]

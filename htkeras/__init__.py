@@ -32,6 +32,7 @@ from .layers import (
     TuckerDense,
 )
 from .registry import linear_map_class, register_linear_map
+from .rnn import RNN
 from .stats import CompressionStats
 from .summary import compression_summary
 
@@ -51,6 +52,7 @@ __all__ = [
     "FactorizedDense",
     "FactorizedGRUCell",
     "FactorizedLSTMCell",
+    "RNN",
     "FactorizedRNNCell",
     "HTDense",
     "HTGRUCell",

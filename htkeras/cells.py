@@ -18,7 +18,9 @@ trained Keras weights map onto these cells one to one. The cells work in ``keras
 
 from __future__ import annotations
 
+import contextlib
 import math
+from dataclasses import dataclass
 
 import keras
 from keras import ops
@@ -30,6 +32,18 @@ from .tensorize import default_num_modes, factorize, suggest_modes
 from .tree import positive_int
 
 STRUCTURES = ("input", "both", "joint")
+
+
+@dataclass(frozen=True)
+class SequenceContext:
+    """What a cell computed once for a sequence (``FactorizedRNNCell.prepare_sequence``): ``steps`` (the
+    time steps sharing it), ``weights`` (map name -> ``FactorizedDense.prepare`` result), ``projected``
+    (whether the step inputs are already ``W_x x_t``) and ``recurrent`` (``W_h`` as a matrix, or None)."""
+
+    steps: int
+    weights: dict
+    projected: bool
+    recurrent: object = None
 
 
 class FactorizedRNNCell(keras.layers.Layer):
@@ -218,27 +232,91 @@ class FactorizedRNNCell(keras.layers.Layer):
     def _bias_initializer(self):
         return self.bias_initializer
 
-    # -- the linear parts ------------------------------------------------------------------------------
-    def _input_part(self, x):
-        """``W_x x`` for all gates (``structure`` "input"/"both")."""
-        return self.kernel_map(x)
+    # -- once per sequence ---------------------------------------------------------------------------
+    _separate_parts = False  # whether the gate math needs W_x x and W_h h apart (GRU with reset_after)
 
-    def _recurrent_part(self, h):
+    def _projects_inputs(self) -> bool:
+        """Whether ``W_x x_t`` can be computed for all time steps before the loop (it never depends on h)."""
+        return self.structure != "joint" or self._separate_parts
+
+    def prepare_sequence(self, sequences):
+        """What does not depend on the state, computed once for a whole sequence: returns ``(inputs,
+        context)`` for the loop (``with cell.sequence_context(context)``). ``sequences``: ``(batch, T,
+        input_dim)``.
+
+        * The map used at every step (``recurrent_map`` for "both", ``joint_map`` for "joint") gets its
+          weight-only part contracted once, with the plan chosen for ``T`` steps
+          (``FactorizedDense.prepare``). Where that plan forms the whole matrix (small maps, long
+          sequences), the step is a dense matmul, ``h @ W_h``, as in a Keras cell.
+        * ``inputs``: ``W_x x_t`` for all steps in one call, ``(batch, T, gates * units)``, wherever the step
+          keeps it apart from ``W_h h`` (always but for a factorized "joint" map in an LSTM or a GRU without
+          ``reset_after``; there ``M([x_t, 0])`` would not save the step's map call); else ``sequences``.
+        """
+        steps = sequences.shape[1] or 1
+        name = {"input": None, "both": "recurrent_map", "joint": "joint_map"}[self.structure]
+        recurrent = self.recurrent_kernel if self.structure == "input" else None
+        if name is not None and getattr(self, name).forms_matrix(steps):
+            recurrent = getattr(self, name).matrix()
+        if self.structure == "joint" and recurrent is not None:  # M = [W_x; W_h]
+            kernel, recurrent = recurrent[: self.input_dim], recurrent[self.input_dim :]
+            return ops.matmul(sequences, kernel), SequenceContext(steps, {}, True, recurrent)
+        weights = {} if name is None or recurrent is not None else {name: getattr(self, name).prepare(steps)}
+        context = SequenceContext(steps, weights, self._projects_inputs(), recurrent)
+        if not context.projected:
+            return sequences, context
+        layer, x = (self.joint_map, sequences) if self.structure == "joint" else (self.kernel_map, sequences)
+        if self.structure == "joint":
+            x = ops.concatenate([x, ops.zeros(tuple(ops.shape(x)[:2]) + (self.units,), dtype=x.dtype)], axis=-1)
+        return layer.apply(x, layer.prepare()), context  # called directly: ``sequences`` may carry a mask
+
+    _sequence_context = None
+
+    @contextlib.contextmanager
+    def sequence_context(self, context):
+        """Within this block, ``call`` takes its inputs as prepared by ``prepare_sequence`` with ``context``."""
+        object.__setattr__(self, "_sequence_context", context)  # not a tracked attribute
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_sequence_context", None)
+
+    # -- the linear parts ------------------------------------------------------------------------------
+    def _map(self, name, x, context):
+        """Map ``name`` applied to ``x``, from the sequence's prepared weights when there are some."""
+        layer = getattr(self, name)
+        if context is None or name not in context.weights:
+            return layer(x)
+        return layer.apply(x, context.weights[name], context.steps)
+
+    def _input_part(self, x, context=None):
+        """``W_x x`` for all gates (``structure`` "input"/"both"), or ``x`` itself when already projected."""
+        if context is not None and context.projected:
+            return x
+        return self._map("kernel_map", x, context)
+
+    def _recurrent_part(self, h, context=None):
+        if context is not None and context.recurrent is not None:
+            return ops.matmul(h, context.recurrent)
         if self.structure == "input":
             return ops.matmul(h, self.recurrent_kernel)
-        return self.recurrent_map(h)
+        return self._map("recurrent_map", h, context)
 
-    def _preactivation(self, x, h, x_part=None):
+    def _preactivation(self, x, h, context=None, x_part=None):
         """``W_x x + W_h h`` for all gates, with one map application for ``structure="joint"``."""
-        if self.structure == "joint":
-            return self.joint_map(ops.concatenate([x, h], axis=-1))
-        return (self._input_part(x) if x_part is None else x_part) + self._recurrent_part(h)
+        if self.structure == "joint" and not (context is not None and context.recurrent is not None):
+            return self._map("joint_map", ops.concatenate([x, h], axis=-1), context)
+        return (self._input_part(x, context) if x_part is None else x_part) + self._recurrent_part(h, context)
 
-    def _parts(self, x, h):
-        """``(W_x x, W_h h)`` separately; for the joint map by linearity, in one call on a doubled batch:
-        ``M([x, 0])`` and ``M([0, h])``."""
+    def _parts(self, x, h, context=None):
+        """``(W_x x, W_h h)`` separately; for the joint map by linearity, ``M([x, 0])`` and ``M([0, h])``
+        (in one call on a doubled batch unless ``M([x, 0])`` was computed for the whole sequence)."""
         if self.structure != "joint":
-            return self._input_part(x), self._recurrent_part(h)
+            return self._input_part(x, context), self._recurrent_part(h, context)
+        if context is not None and context.recurrent is not None:
+            return x, self._recurrent_part(h, context)
+        if context is not None and context.projected:
+            zeros = ops.zeros((ops.shape(h)[0], self.input_dim), dtype=h.dtype)
+            return x, self._map("joint_map", ops.concatenate([zeros, h], axis=-1), context)
         stacked = ops.concatenate(
             [
                 ops.concatenate([x, ops.zeros_like(h)], axis=-1),
@@ -246,7 +324,7 @@ class FactorizedRNNCell(keras.layers.Layer):
             ],
             axis=0,
         )
-        both = self.joint_map(stacked)
+        both = self._map("joint_map", stacked, context)
         n = ops.shape(x)[0]
         return both[:n], both[n:]
 
@@ -342,8 +420,9 @@ class FactorizedLSTMCell(FactorizedRNNCell):
         return 10 * self.units  # gate activations and the c/h updates, roughly
 
     def call(self, inputs, states, training=False):
+        context = self._sequence_context  # set by htkeras.RNN around its loop
         h_tm1, c_tm1 = states[0], states[1]
-        z = self._preactivation(inputs, h_tm1)
+        z = self._preactivation(inputs, h_tm1, context)
         if self.bias is not None:
             z = z + self.bias
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
@@ -378,25 +457,30 @@ class FactorizedGRUCell(FactorizedRNNCell):
     def _elementwise_flops(self) -> int:
         return 9 * self.units
 
+    @property
+    def _separate_parts(self):
+        return self.reset_after
+
     def call(self, inputs, states, training=False):
+        context = self._sequence_context  # set by htkeras.RNN around its loop
         nested = isinstance(states, (list, tuple))
         h_tm1 = states[0] if nested else states
         units = self.units
         if self.reset_after:
-            x_part, h_part = self._parts(inputs, h_tm1)
+            x_part, h_part = self._parts(inputs, h_tm1, context)
             if self.bias is not None:
                 x_part, h_part = x_part + self.bias[0], h_part + self.bias[1]
             z = self.recurrent_activation(x_part[:, :units] + h_part[:, :units])
             r = self.recurrent_activation(x_part[:, units : 2 * units] + h_part[:, units : 2 * units])
             hh = self.activation(x_part[:, 2 * units :] + r * h_part[:, 2 * units :])
         else:
-            x_part = None if self.structure == "joint" else self._input_part(inputs)
-            zr = self._preactivation(inputs, h_tm1, x_part)[:, : 2 * units]
+            x_part = None if self.structure == "joint" else self._input_part(inputs, context)
+            zr = self._preactivation(inputs, h_tm1, context, x_part)[:, : 2 * units]
             if self.bias is not None:
                 zr = zr + self.bias[: 2 * units]
             z = self.recurrent_activation(zr[:, :units])
             r = self.recurrent_activation(zr[:, units:])
-            hh = self._preactivation(inputs, r * h_tm1, x_part)[:, 2 * units :]
+            hh = self._preactivation(inputs, r * h_tm1, context, x_part)[:, 2 * units :]
             if self.bias is not None:
                 hh = hh + self.bias[2 * units :]
             hh = self.activation(hh)

@@ -3,20 +3,23 @@
 A factorized linear map ``y = x W`` is a tensor network: the input batch ``x`` and the factors of ``W``
 joined by shared labels. ``plan_contraction`` replays several candidate orders and keeps the one with the
 lowest estimated time at a nominal batch size. The estimate of a pairwise step is its FLOPs (2 x the
-product of all label sizes it touches) plus ``MEMORY_WEIGHT`` FLOPs for every number it moves: both
-operands and the result, and twice an operand that ``einsum`` must transpose first because its contracted
-labels are not one block at either end (a transposed input of a UCF11 layer costs more than all of its
-arithmetic). A plan is static: it is chosen once, at layer build time, and runs on any Keras backend.
+product of all label sizes it touches), a fixed ``STEP_OVERHEAD`` (one op's launch), and ``MEMORY_WEIGHT``
+FLOPs for every number it moves: both operands and the result, and twice an operand that ``einsum`` must
+transpose first because its contracted labels are not one block at either end (a transposed input of a
+UCF11 layer costs more than all of its arithmetic). A plan is static: it is chosen once, at layer build time, and runs on any Keras backend.
 
 Steps that involve only weights (no batch label) are computed once per call, whatever the batch size;
-``ContractionPlan.flops(batch)`` reports both parts.
+``ContractionPlan.flops(batch)`` reports both parts. ``ContractionPlan.split`` separates them, so that a
+recurrent layer runs them once per sequence (``weight_reuse``: the calls that share one result, e.g. the
+time steps; the weight-only part of the estimate is divided by it, which can favour forming more of the
+weights up front, up to the whole matrix).
 """
 
 from __future__ import annotations
 
 import math
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Hashable, Sequence
 
 import numpy as np
@@ -26,11 +29,15 @@ LETTERS = string.ascii_letters
 # AVX2 machine of benchmarks/dense_layers.py: ~130 GFLOP/s in its Dense matmul, ~4 G floats/s in one read
 # of its input.
 MEMORY_WEIGHT = 32
+# Each einsum has a fixed cost as well: about 2 microseconds per op in a compiled TensorFlow graph on that
+# machine (a chain of tiny einsums), which at ~130 GFLOP/s is this many FLOPs. It decides small maps.
+STEP_OVERHEAD = 250_000
 
 
 @dataclass(frozen=True)
 class Step:
-    """Contract the working-list entries ``lhs < rhs`` (both removed, the result appended)."""
+    """Contract the working-list entries at positions ``lhs`` and ``rhs`` (both removed, the result
+    appended); the equation takes them as ``(lhs, rhs)``, or ``(rhs, lhs)`` when ``swap``."""
 
     lhs: int
     rhs: int
@@ -50,23 +57,65 @@ class ContractionPlan:
         """Multiply-adds x 2 for one call on ``batch_size`` examples."""
         return sum(s.fixed_flops + batch_size * s.per_example_flops for s in self.steps)
 
-    def cost(self, batch_size: int = 1) -> int:
-        """Estimated time in FLOP units: FLOPs plus ``MEMORY_WEIGHT`` per number moved."""
-        moved = sum(s.fixed_moved + batch_size * s.per_example_moved for s in self.steps)
-        return self.flops(batch_size) + MEMORY_WEIGHT * moved
+    def cost(self, batch_size: int = 1, weight_reuse: int = 1) -> float:
+        """Estimated time in FLOP units per call: FLOPs plus ``MEMORY_WEIGHT`` per number moved plus
+        ``STEP_OVERHEAD`` per step, the weight-only part divided by ``weight_reuse`` (the calls sharing it)."""
+        weight_steps = [s for s in self.steps if not s.per_example_flops]
+        fixed = sum(s.fixed_flops + MEMORY_WEIGHT * s.fixed_moved for s in self.steps)
+        fixed += STEP_OVERHEAD * len(weight_steps)
+        per_call = STEP_OVERHEAD * (len(self.steps) - len(weight_steps))
+        per_example = sum(s.per_example_flops + MEMORY_WEIGHT * s.per_example_moved for s in self.steps)
+        return fixed / weight_reuse + per_call + batch_size * per_example
 
-    def __call__(self, operands, einsum=None):
-        """Contract ``operands`` with ``keras.ops.einsum`` (or the given ``einsum``, e.g. NumPy's)."""
+    def run(self, operands, einsum=None) -> list:
+        """The working list after every step: the operands, contracted pairwise with ``keras.ops.einsum``
+        (or the given ``einsum``, e.g. NumPy's)."""
         if einsum is None:
             from keras.ops import einsum
 
         work = list(operands)
         for step in self.steps:
-            b = work.pop(step.rhs)
-            a = work.pop(step.lhs)
+            a, b = work[step.lhs], work[step.rhs]
+            for k in sorted((step.lhs, step.rhs), reverse=True):
+                del work[k]
             work.append(einsum(step.equation, b, a) if step.swap else einsum(step.equation, a, b))
-        (result,) = work
+        return work
+
+    def __call__(self, operands, einsum=None):
+        """The contraction of ``operands`` (see ``run``)."""
+        (result,) = self.run(operands, einsum)
         return result
+
+    def split(self, num_operands: int) -> tuple:
+        """``(weights, rest)``: ``weights.run(operands[1:])`` does every step that involves only weights
+        (operand 0 is the input) and ``rest([operands[0], *those results])`` finishes the contraction. The
+        two plans do the same steps as this one."""
+        work = list(range(num_operands))  # node ids; node 0 is the input
+        from_input, weight_steps, input_steps = {0}, [], []
+        for step in self.steps:
+            a, b = work[step.lhs], work[step.rhs]
+            for k in sorted((step.lhs, step.rhs), reverse=True):
+                del work[k]
+            node = num_operands + len(weight_steps) + len(input_steps)
+            work.append(node)
+            if a in from_input or b in from_input:
+                from_input.add(node)
+                input_steps.append((a, b, node, step))
+            else:
+                weight_steps.append((a, b, node, step))
+
+        def replay(start, steps):
+            work, replayed = list(start), []
+            for a, b, node, step in steps:
+                replayed.append(replace(step, lhs=work.index(a), rhs=work.index(b)))
+                work.remove(a)
+                work.remove(b)
+                work.append(node)
+            return ContractionPlan(tuple(replayed)), work
+
+        weights, prepared = replay(range(1, num_operands), weight_steps)
+        rest, _ = replay([0, *prepared], input_steps)
+        return weights, rest
 
 
 def _equation(labels_a, labels_b, labels_out) -> str:
@@ -91,8 +140,10 @@ def _natural(first, second, out) -> tuple:
 
 def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
     """Contract ``a`` with ``b`` (``rest``: labels of the other operands): ``(out, moved, swap)``, the result's
-    labels, the label tuples whose sizes add up to the numbers the step moves (operands, result, and again
-    whatever ``einsum`` must transpose), and whether to pass the operands as ``(b, a)``.
+    labels, the label tuples whose sizes add up to the numbers the step moves (operands, result, twice more
+    whatever ``einsum`` must transpose, once more an operand the matmul reads transposed: the left one with
+    its contracted labels first, the right one with them last), and whether to pass the operands as
+    ``(b, a)``.
 
     The result keeps the labels of the larger operand first, or with ``small_first`` those of the smaller
     (then the larger operand's remaining labels stay at the end, in its memory order)."""
@@ -106,11 +157,14 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
     swap = out != _natural(a, b, out) and out == _natural(b, a, out)
     moved = [a, b, out]
     shared_kept = [lab for lab in a if lab in b and lab in out]
+    lhs = b if swap else a
     for operand, other in ((a, b), (b, a)):
         contracted = {lab for lab in operand if lab in other and lab not in out}
-        head = tuple(operand[: len(shared_kept)])
-        if set(head) != set(shared_kept) or not _block_at_an_end(operand[len(shared_kept) :], contracted):
+        head, body = tuple(operand[: len(shared_kept)]), operand[len(shared_kept) :]
+        if set(head) != set(shared_kept) or not _block_at_an_end(body, contracted):
             moved += [operand, operand]  # einsum transposes it: read and write once more
+        elif contracted and set(body[: len(contracted)] if operand is lhs else body[-len(contracted) :]) == contracted:
+            moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
     if out not in (_natural(a, b, out), _natural(b, a, out)):
         moved += [out, out]
     return out, moved, swap
@@ -189,6 +243,14 @@ def input_first_path(inputs, output, sizes, small_first: bool = False) -> list:
     return path + greedy_path(work, output, sizes)
 
 
+def weights_first_path(inputs, output, sizes) -> list:
+    """Contract all the weights (operands 1..) into one tensor in the greedy order, then the input with it:
+    the dense matrix when the weights form one connected network."""
+    keep = tuple(dict.fromkeys(lab for lab in inputs[0] if lab not in output)) + tuple(output)
+    inner = greedy_path(inputs[1:], keep, sizes) if len(inputs) > 2 else []
+    return [(i + 1, j + 1) for i, j in inner] + [(0, 1)]
+
+
 def numpy_greedy_path(inputs, output, sizes):
     """NumPy's (opt_einsum's) size-based greedy path; None when there are too many labels or it is not a
     sequence of pairwise contractions."""
@@ -260,9 +322,10 @@ def plan_contraction(
     batch_label: Hashable | None = None,
     batch_size: int = 32,
     candidates: Sequence[Sequence[tuple]] = (),
+    weight_reuse: int = 1,
 ) -> ContractionPlan:
     """The plan with the lowest time estimate (``ContractionPlan.cost``) among the greedy orders, the
-    input-first order, the order with fewest FLOPs (small networks) and the given paths.
+    input-first and weights-first orders, the order with fewest FLOPs (small networks) and the given paths.
 
     Args:
         inputs: labels of each operand, in the order the operands will be passed to the plan.
@@ -271,17 +334,18 @@ def plan_contraction(
         batch_label: the label whose size is unknown until run time.
         batch_size: nominal batch size for choosing between orders.
         candidates: extra paths (lists of position pairs, opt_einsum convention).
+        weight_reuse: calls that share one run of the weight-only steps (``ContractionPlan.split``).
     """
     sizes = dict(sizes)
     if batch_label is not None:
         sizes[batch_label] = batch_size
     if len(inputs) < 2:
         raise ValueError("A contraction plan needs at least two operands.")
-    paths = [greedy_path(inputs, output, sizes), *candidates]
+    paths = [greedy_path(inputs, output, sizes), weights_first_path(inputs, output, sizes), *candidates]
     paths += [p for p in (numpy_greedy_path(inputs, output, sizes), optimal_path(inputs, output, sizes)) if p]
     plans = [
         ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label, small_first)))
         for small_first in (False, True)
         for path in [*paths, input_first_path(inputs, output, sizes, small_first)]
     ]
-    return min(plans, key=lambda plan: (plan.cost(batch_size), plan.flops(batch_size)))
+    return min(plans, key=lambda plan: (plan.cost(batch_size, weight_reuse), plan.flops(batch_size)))

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from . import factory
+from .rnn import RNN
 
 MAX_SEARCH_RANK = 64
 EXACT = 1e-10  # a searched rank whose fit is this close counts as exact (float64 round-off)
@@ -137,7 +138,7 @@ _RNN_CELLS = {keras.layers.LSTMCell: "lstm", keras.layers.GRUCell: "gru"}
 
 def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **options):
     """Convert a built ``keras.layers.LSTM`` or ``GRU`` (or ``RNN`` of an ``LSTMCell`` / ``GRUCell``) into
-    a ``keras.layers.RNN`` of the ``kind`` cell, decomposing its kernels.
+    an ``htkeras.RNN`` (a ``keras.layers.RNN``) of the ``kind`` cell, decomposing its kernels.
 
     ``options`` go to the cell: ``structure`` (``"input"``, the default: the input kernel is factorized
     and the recurrent kernel copied; ``"both"``: both factorized; ``"joint"``, fixed for ``"fdht"``: the
@@ -145,7 +146,7 @@ def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **opti
     Sequence options (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``, ``unroll``)
     are kept; dropout is not (the htkeras cells have none) and a warning says so.
 
-    Returns ``(keras.layers.RNN, ConversionReport)``; ``report.relative_error`` is over ``[W_x; W_h]``.
+    Returns ``(htkeras.RNN, ConversionReport)``; ``report.relative_error`` is over ``[W_x; W_h]``.
     """
     cell = getattr(layer, "cell", None)
     cell_type = next((name for cls, name in _RNN_CELLS.items() if type(cell) is cls), None)
@@ -193,7 +194,7 @@ def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **opti
         parts["recurrent_kernel"] = (0.0, float((recurrent**2).sum()))
     if cell.use_bias:
         new_cell.bias.assign(_numpy(cell.bias))
-    rnn = keras.layers.RNN(
+    rnn = RNN(
         new_cell,
         return_sequences=layer.return_sequences,
         return_state=layer.return_state,

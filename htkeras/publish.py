@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from . import zoo
-from .models import build_classifier
+from .models import build_model
 
 
 def hub_metadata(base_model: str | None = None) -> list:
@@ -48,7 +48,7 @@ def _base_handle(model, base):
 
 def _zoo_copy(model: keras.Model, spec: dict) -> keras.Model:
     """``model``'s weights in the zoo architecture ``spec`` (checked: same shapes, same outputs)."""
-    target = build_classifier(spec)
+    target = build_model(spec)
     shapes = [tuple(w.shape) for w in model.weights], [tuple(w.shape) for w in target.weights]
     if shapes[0] != shapes[1]:
         raise ValueError(f"The model does not have the architecture of its base ({spec['kind']} "

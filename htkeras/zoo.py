@@ -24,7 +24,7 @@ import numpy as np
 
 from .datasets.audio import log_mel_frames
 from .lookup import lookup
-from .models import build_classifier
+from .models import build_model
 
 REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
 PUBLISHED_FILES = (*REQUIRED_FILES, "README.md", "cv.json", "curves.png")  # what push uploads
@@ -98,9 +98,9 @@ def info(handle) -> dict:
         "name": config["name"],
         "task": config.get("task"),
         "dataset": metrics["data"]["name"],
-        "labels": config["labels"],
+        "labels": config.get("labels"),
         "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics.get("train_accuracy"),
-                    "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
+                    "nll": metrics.get("nll"), "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
         "base": metrics.get("base"),
         "parameters": metrics["parameters"],
         "compression": metrics["compression"],
@@ -117,17 +117,22 @@ def info(handle) -> dict:
 
 
 def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.Model:
-    """The pretrained model, compiled (Adam at the training learning rate, sparse cross-entropy, accuracy)
-    so that ``fit`` and ``evaluate`` work as they are.
+    """The pretrained model, compiled (Adam at the training learning rate; a classifier with sparse
+    cross-entropy and accuracy, a next-step model with binary cross-entropy per key) so that ``fit`` and
+    ``evaluate`` work as they are.
 
     ``num_classes``: replace the classification head with a new one of that size (fine-tuning on another
     label set). ``freeze``: keep every layer but the head fixed.
     """
     folder = resolve(handle)
     config = _read(folder, "config.json")
-    model = build_classifier(config["model_spec"])
+    spec = config["model_spec"]
+    model = build_model(spec)
     model.load_weights(folder / "model.weights.h5")
-    if num_classes is not None and num_classes != config["model_spec"]["num_classes"]:
+    classifier = spec.get("head", "label") == "label"
+    if not classifier and num_classes is not None:
+        raise ValueError(f"{config['name']} predicts the next frame; it has no classes to replace.")
+    if num_classes is not None and num_classes != spec["num_classes"]:
         features = model.layers[-2].output
         head = keras.layers.Dense(int(num_classes), activation="softmax", name="label")
         model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
@@ -135,8 +140,8 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
         layer.trainable = not freeze
     model.compile(
         keras.optimizers.Adam(config["training"].get("learning_rate", 0.001)),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        "sparse_categorical_crossentropy" if classifier else "binary_crossentropy",
+        metrics=["accuracy"] if classifier else None,
     )
     model.zoo_handle = str(handle)  # zoo.save / zoo.push take the preprocessing and architecture from it
     return model

@@ -160,3 +160,56 @@ def test_ucf11_preset_and_fdht_default():
 def test_bad_cell_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# -- htkeras.RNN: the state-independent work once per sequence ---------------------------------------------
+SEQUENCE_CASES = {
+    "HT-LSTM": ("ht", "lstm", {}),
+    "HT-GRU, reset before": ("ht", "gru", {"reset_after": False}),
+    "FDHT-LSTM": ("fdht", "lstm", {}),
+    "FDHT-GRU": ("fdht", "gru", {}),
+    "FDHT-GRU, reset before": ("fdht", "gru", {"reset_after": False}),
+    "TR-GRU, both maps": ("tr", "gru", {"structure": "both"}),
+    "CP-LSTM, joint map": ("cp", "lstm", {"structure": "joint"}),
+}
+
+
+@pytest.mark.parametrize("input_dim", [6, 20000])  # small: the step forms W_h; large: factorized steps
+@pytest.mark.parametrize("case", list(SEQUENCE_CASES))
+def test_htkeras_rnn_equals_keras_rnn(case, input_dim, rng):
+    kind, cell_type, options = SEQUENCE_CASES[case]
+    cell = htkeras.make_cell(kind, H, cell_type, ranks=2, **options)
+    x = rng.standard_normal((3, T, input_dim)).astype("float32")
+    x[1, 3:] = 0.0
+    masked = keras.layers.Masking(0.0)(x)
+    for kwargs in ({}, {"return_sequences": True}, {"go_backwards": True}, {"unroll": True}):
+        expected = keras.ops.convert_to_numpy(keras.layers.RNN(cell, **kwargs)(masked))
+        got = keras.ops.convert_to_numpy(htkeras.RNN(cell, **kwargs)(masked))
+        np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-4)
+    if cell.structure == "joint":  # both regimes are exercised: the whole matrix only for the small map
+        assert cell.joint_map.forms_matrix(T) == (input_dim == 6)
+
+
+def test_htkeras_rnn_harness_and_weights_interchangeable_with_keras_rnn(tmp_path, rng):
+    def make_model(layer=htkeras.RNN):
+        inputs = keras.Input((T, I))
+        return keras.Model(inputs, layer(htkeras.FDHTGRUCell(H, ranks=2))(inputs))
+
+    model = make_model()
+    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    check_model(make_model, sequences(rng), expected, tmp_path)
+    model.save_weights(tmp_path / "m.weights.h5")
+    plain = make_model(keras.layers.RNN)
+    plain.load_weights(tmp_path / "m.weights.h5")  # same paths: Keras names saved weights by class name
+    x = sequences(rng)
+    np.testing.assert_allclose(plain.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_htkeras_rnn_computes_the_input_map_once_per_sequence(rng):
+    cell = htkeras.HTLSTMCell(H, ranks=2)
+    calls = []
+    cell.build((None, I))
+    original = cell.kernel_map.apply
+    cell.kernel_map.apply = lambda x, *a, **k: calls.append(tuple(x.shape)) or original(x, *a, **k)
+    htkeras.RNN(cell)(sequences(rng))
+    assert calls == [(4, T, I)]  # one call on all steps, none inside the loop

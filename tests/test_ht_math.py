@@ -121,3 +121,21 @@ def test_plan_reads_the_input_along_its_memory_layout():
     x_labels, factor_labels = first.equation.split("->")[0].split(",")[:: -1 if first.swap else 1]
     assert x_labels[-1] in factor_labels  # its last mode
     assert first.per_example_moved == 57600 + 3200 * 5  # read x once, write the result once: no transpose
+
+
+def test_split_plans_are_the_same_contraction(rng):
+    """The weight-only steps run apart (once per sequence) give the same result as the whole plan; with
+    40 calls sharing them, the plan forms the whole matrix first and costs one product per call."""
+    tree = DimensionTree([8, 13], [32, 8])
+    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(6))
+    operands = [rng.standard_normal((5, 8, 13))] + [rng.standard_normal(s) for s in shapes]
+    results = []
+    for reuse in (1, 40):
+        plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=1, weight_reuse=reuse)
+        weights, rest = plan.split(len(inputs))
+        assert all(not s.per_example_flops for s in weights.steps) and all(s.per_example_flops for s in rest.steps)
+        prepared = weights.run(operands[1:], einsum=np.einsum)
+        results += [plan(operands, einsum=np.einsum), rest([operands[0], *prepared], einsum=np.einsum)]
+    assert len(rest.steps) == 1 and len(prepared) == 1 and prepared[0].size == 8 * 13 * 32 * 8
+    for result in results[1:]:
+        np.testing.assert_allclose(result, results[0], rtol=1e-10, atol=1e-10)

@@ -14,7 +14,7 @@ import pytest
 from training import make_cards
 from training.run_io import atomic_write, read_json
 
-from .test_fsdd_training import _fsdd_or_skip
+from .test_fsdd_training import _fsdd_or_skip, data_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -122,7 +122,11 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     assert (zoo / "accuracy_vs_parameters.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "zoo").glob("*/metrics.json")))
+def _zoo_models(dataset: str) -> list:
+    return sorted(p.parent.name for p in (ROOT / "zoo").glob("*/config.json") if read_json(p)["dataset"]["name"] == dataset)
+
+
+@pytest.mark.parametrize("name", _zoo_models("fsdd"))
 def test_published_zoo_weights_are_the_trained_ones(name):
     """Each zoo model rebuilds from its config, loads its weights, and fits the training data as well as its
     metrics say (all five speakers were its training data)."""
@@ -130,14 +134,50 @@ def test_published_zoo_weights_are_the_trained_ones(name):
     import keras
 
     from htkeras.datasets import load_fsdd_features
-    from htkeras.models import build_classifier
+    from htkeras.models import build_model
 
     folder = ROOT / "zoo" / name
     config, metrics = read_json(folder / "config.json"), read_json(folder / "metrics.json")
-    model = build_classifier(config["model_spec"])
+    model = build_model(config["model_spec"])
     model.load_weights(folder / "model.weights.h5")
     assert model.count_params() == metrics["parameters"]
     options = config["dataset"]
     x, y, _ = load_fsdd_features(num_frames=options["num_frames"], num_mels=options["num_mels"])
     predicted = keras.ops.convert_to_numpy(model.predict(x, verbose=0)).argmax(axis=1)
     assert abs((predicted == y).mean() - metrics["train_accuracy"]) < 0.08
+
+
+@pytest.mark.parametrize("name", _zoo_models("poly_music"))
+def test_published_next_step_models_measure_their_nll(name):
+    """Each polyphonic-music zoo model loads in one line and measures, on the test split, the NLL its
+    metrics and card report (the figures come from this computation, not from a typed-in number)."""
+    data_or_skip("poly_music")
+    from htkeras import zoo
+    from htkeras.datasets import frame_nll, load_poly_music, next_step_batch
+
+    config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
+    model = zoo.load(name)
+    assert model.count_params() == metrics["parameters"] and zoo.info(name)["metrics"]["nll"] == metrics["nll"]
+    x, y, mask = next_step_batch(load_poly_music(config["dataset"]["set"], "test"))
+    assert abs(frame_nll(model.predict(x, batch_size=64, verbose=0), y, mask) - metrics["nll"]["test"]) < 1e-3
+    assert f"test {metrics['nll']['test']:.3f}" in (ROOT / "zoo" / name / "README.md").read_text()
+    with pytest.raises(ValueError, match="no classes to replace"):
+        zoo.load(name, num_classes=3)
+
+
+def test_next_step_training_on_real_music(tmp_path):
+    """JSB Chorales, a tiny FDHT-GRU: the final files and the NLL of every split; --cv is refused."""
+    data_or_skip("poly_music")
+    config = tmp_path / "jsb.json"
+    write = {"name": "jsb-tiny", "task": "test", "dataset": {"name": "poly_music", "set": "JSB_Chorales", "max_steps": 16},
+             "model": {"kind": "fdht", "cell": "gru", "units": 8, "ranks": 2},
+             "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01, "patience": 2, "seed": 0}}
+    config.write_text(json.dumps(write))
+    out = tmp_path / "run"
+    result = train(config, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = read_json(out / "metrics.json")
+    assert set(metrics["nll"]) == {"train", "valid", "test"} and all(0 < v < 61 for v in metrics["nll"].values())
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs"] <= 3 and metrics["parameters"] < 1000
+    assert {p.name for p in out.iterdir()} == {"config.json", "model.weights.h5", "metrics.json", "curves.png"}
+    assert train(config, "--out", out, "--cv").returncode == 2  # fixed splits: no grouped CV

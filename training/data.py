@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htkeras.datasets import load_fsdd_features, load_video_dataset
+from htkeras.datasets import load_fsdd_features, load_poly_music, load_video_dataset, next_step_batch
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
 from htkeras.lookup import lookup
 
@@ -54,7 +54,30 @@ def video(options: dict, data_dir=None) -> Dataset:
     return Dataset(x, y, groups, tuple(labels), description)
 
 
-DATASETS = {"fsdd": fsdd, "video": video}
+@dataclass
+class NextStepData:
+    """Fixed splits for next-step prediction: ``splits[name] = (x, y, mask)`` (``next_step_batch``) for
+    ``train``, ``valid`` and ``test``, and a JSON-safe description."""
+
+    splits: dict
+    description: dict
+
+
+def poly_music(options: dict, data_dir=None) -> NextStepData:
+    """A polyphonic music set (``set``: JSB_Chorales, Nottingham, MuseData or Piano_midi) with its published
+    train/valid/test split; sequences cut at ``max_steps`` frames when given."""
+    name, max_steps = options.get("set", "JSB_Chorales"), options.get("max_steps")
+    splits = {split: next_step_batch(load_poly_music(name, split, data_dir), max_steps)
+              for split in ("train", "valid", "test")}
+    description = {
+        "name": f"{name} (Boulanger-Lewandowski et al., 2012)",
+        "split": {key: f"{len(x)} sequences, {int(mask.sum()):,} predicted frames" for key, (x, _, mask) in splits.items()},
+        "features": "88-key binary piano roll frames; predict frame t + 1 from frames 0..t",
+    }
+    return NextStepData(splits, description)
+
+
+DATASETS = {"fsdd": fsdd, "video": video, "poly_music": poly_music}
 
 
 def load_dataset(options: dict, data_dir=None) -> Dataset:

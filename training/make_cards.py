@@ -22,8 +22,65 @@ TARGET = {  # issue 4's goal for the FSDD models, checked against the measured n
 }
 
 
+# Published test NLL of a dense GRU, shown next to ours for reference (a citation, not a measurement of ours).
+LITERATURE_NLL = {"JSB_Chorales": ("dense GRU, Chung et al. 2014, \"Empirical Evaluation of Gated Recurrent Neural "
+                                   "Networks on Sequence Modeling\"", 8.54)}
+
+
 def load_metrics(zoo: Path) -> dict:
     return {p.parent.name: read_json(p) for p in sorted(zoo.glob("*/metrics.json"))}
+
+
+def is_next_step(m: dict) -> bool:
+    return "nll" in m
+
+
+def nll_table(metrics: dict) -> str:
+    rows = [
+        "| model | parameters | compression | train NLL | valid NLL | test NLL | epochs (best) | training time | commit |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, m in metrics.items():
+        nll = m["nll"]
+        rows.append(
+            f"| [{name}](zoo/{name}/README.md) | {m['parameters']:,} | {m['compression']:.1f}× | {nll['train']:.2f} | "
+            f"{nll['valid']:.2f} | {nll['test']:.2f} | {m['epochs']} ({m['best_epoch']}) | "
+            f"{m['train_seconds']:.0f} s on {m['hardware']['cpu_cores']} CPU cores | `{m['commit'][:12]}` |"
+        )
+    return "\n".join(rows)
+
+
+def literature_line(metrics: dict) -> str:
+    sets = {m["data"]["name"].split(" ")[0] for m in metrics.values()}
+    cited = [f"{LITERATURE_NLL[s][1]} ({LITERATURE_NLL[s][0]}) on {s}" for s in sorted(sets) if s in LITERATURE_NLL]
+    return f"Published reference, for comparison: test NLL {'; '.join(cited)}." if cited else ""
+
+
+def next_step_card(name: str, m: dict) -> str:
+    nll, hw = m["nll"], m["hardware"]
+    lines = [
+        *hub_metadata(),
+        f"# {name}",
+        "",
+        f"Task: {m.get('task')}. Data: {m['data']['name']}, its published split: "
+        + "; ".join(f"{k} {v}" for k, v in m["data"]["split"].items()) + f". {m['data']['features']}.",
+        "",
+        f"- Parameters: {m['parameters']:,} ({m['compression']:.1f}× fewer than the same model with dense gate "
+        f"matrices, {m['dense_parameters']:,}).",
+        f"- Frame-level negative log-likelihood ({m['nll_unit']}): train {nll['train']:.3f}, valid {nll['valid']:.3f}, "
+        f"**test {nll['test']:.3f}**. {literature_line({name: m})}",
+        f"- Weights of epoch {m['best_epoch']} of {m['epochs']} (lowest validation loss; the test split was never used "
+        f"to choose), trained in {m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} "
+        f"backend, Keras {hw['keras']}).",
+        f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` at commit "
+        f"`{m['commit']}` on {m['created']}.",
+        "",
+        "![training curves](curves.png)",
+        "",
+        "Files: `config.json` (model spec), `model.weights.h5`, `metrics.json`. Load with "
+        f"`htkeras.zoo.load(\"{name}\")`: it maps frames `(batch, T, 88)` to the probability of each key at t + 1.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _cv(m) -> str:
@@ -64,6 +121,8 @@ def target_lines(metrics: dict) -> list:
 
 def card(name: str, metrics: dict) -> str:
     m = metrics[name]
+    if is_next_step(m):
+        return next_step_card(name, m)
     cv = m.get("cross_validation")
     lines = [
         *hub_metadata(),  # the card is also the Hugging Face Hub card (htkeras.zoo.push uploads it)
@@ -125,10 +184,12 @@ def main(argv=None):
     parser.add_argument("--out", default="MODEL_CARDS.md")
     args = parser.parse_args(argv)
     zoo = Path(args.zoo)
-    metrics = load_metrics(zoo)
-    for name in metrics:
-        text = card(name, metrics)
+    every = load_metrics(zoo)
+    for name in every:
+        text = card(name, every)
         atomic_write(zoo / name / "README.md", lambda tmp: tmp.write_text(text))  # noqa: B023 (called at once)
+    metrics = {name: m for name, m in every.items() if not is_next_step(m)}
+    music = {name: m for name, m in every.items() if is_next_step(m)}
     if metrics:
         plot(metrics, zoo / "accuracy_vs_parameters.png")
     text = "\n".join(
@@ -162,13 +223,25 @@ def main(argv=None):
             "`hmdb51` and `youtube_celebrities` of `htkeras.datasets.load_video_dataset`. The pipeline is tested end to "
             "end on two real UCF11 clips.",
             "",
-            "Polyphonic music (loader and frame-level NLL ready: `htkeras.datasets.load_poly_music`), Fashion-MNIST and "
-            "CNN front-end models are not trained yet.",
+            "Fashion-MNIST and CNN front-end models are not trained yet.",
             "",
         ]
     )
+    if music:
+        text = text.replace("## Not trained here", "\n".join([
+            "## Polyphonic music: next-step prediction",
+            "",
+            "The published train/valid/test split; early stopping on the validation loss (the best epoch's weights "
+            "kept); the test split only measured. Frame-level NLL in nats per frame (lower is better).",
+            "",
+            nll_table(music),
+            "",
+            literature_line(music),
+            "",
+            "## Not trained here",
+        ]))
     atomic_write(Path(args.out), lambda tmp: tmp.write_text(text))
-    print(f"wrote {args.out} and {len(metrics)} model cards")
+    print(f"wrote {args.out} and {len(every)} model cards")
 
 
 if __name__ == "__main__":

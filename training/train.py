@@ -24,6 +24,10 @@ The config (JSON)::
      "training": {"epochs": "cv", "cv_epochs": 20, "batch_size": 32, "learning_rate": 0.01, "seed": 0}}
 
 ``"epochs": "cv"``: cross-validate for ``cv_epochs`` epochs, then train the final model for the chosen count.
+
+Next-step prediction (``"dataset": {"name": "poly_music", "set": "JSB_Chorales"}``): the published
+train/valid/test split; up to ``epochs`` epochs with early stopping on the validation loss (``patience``),
+the best validation epoch's weights kept, and the frame-level NLL of every split in ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -40,21 +44,29 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import htkeras  # noqa: E402
-from htkeras.models import build_classifier  # noqa: E402
+from htkeras.datasets import frame_nll  # noqa: E402
+from htkeras.models import build_model  # noqa: E402
 
-from .data import load_dataset  # noqa: E402
+from .data import NextStepData, load_dataset  # noqa: E402
 from .run_io import atomic_write, git_commit, hardware, read_json, write_json  # noqa: E402
 
+BEST_WEIGHTS = "best.weights.h5"
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
 
 
 def model_spec(config: dict, data) -> dict:
+    if isinstance(data, NextStepData):
+        width = data.splits["train"][0].shape[-1]
+        return {**config["model"], "head": "next_step", "input_shape": [None, width], "num_outputs": width}
     return {**config["model"], "input_shape": list(data.x.shape[1:]), "num_classes": len(data.labels)}
 
 
 def compiled_model(spec: dict, learning_rate: float) -> keras.Model:
-    model = build_classifier(spec)
-    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = build_model(spec)
+    if spec.get("head") == "next_step":
+        model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
+    else:
+        model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -71,12 +83,14 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             self.wait, self.best, self.best_epoch = self.saved["wait"], self.saved["best"], self.saved["best_epoch"]
 
     def state(self) -> dict:
-        return {"wait": self.wait, "best": float(self.best), "best_epoch": self.best_epoch}
+        best = None if self.best is None else float(self.best)
+        return {"wait": self.wait, "best": best, "best_epoch": self.best_epoch}
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """After every epoch: the model with its optimizer (``model.keras``) and the run state (``state.json``:
-    epochs done, history, training seconds, early-stopping counters), each written atomically, the state
+    """After every epoch: the model with its optimizer (``model.keras``), the weights of the epoch with the
+    lowest validation loss so far (``best.weights.h5``) and the run state (``state.json``: epochs done,
+    history, training seconds, best epoch, early-stopping counters), each written atomically, the state
     last, so that it never points past the saved model."""
 
     def __init__(self, folder: Path, state: dict, early_stopping=None):
@@ -87,6 +101,10 @@ class Checkpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.state["history"].setdefault(key, []).append(float(value))
+        val_loss = (logs or {}).get("val_loss")
+        if val_loss is not None and val_loss < self.state.get("best_val_loss", float("inf")):
+            atomic_write(self.folder / BEST_WEIGHTS, self.model.save_weights)
+            self.state.update({"best_val_loss": float(val_loss), "best_epoch": epoch + 1})
         atomic_write(self.folder / "model.keras", self.model.save)
         self.state.update({"epochs_done": epoch + 1, "seconds": self.seconds_before + time.time() - self.start})
         if self.early_stopping is not None:
@@ -94,7 +112,8 @@ class Checkpoint(keras.callbacks.Callback):
         write_json(self.folder / "state.json", self.state)
 
 
-def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, validation=None, resume=False, verbose=1):
+def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, validation=None, resume=False, verbose=1,
+                         sample_weight=None):
     """Fit for ``epochs`` epochs in total, continuing the checkpoint in ``folder`` when ``resume``.
     Returns ``(model, state)`` with ``state["history"]`` and ``state["seconds"]`` (training time in all)."""
     state = {"epochs_done": 0, "history": {}, "seconds": 0.0}
@@ -106,11 +125,11 @@ def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, vali
     es = None
     if training.get("patience") and validation is not None:
         es = ResumableEarlyStopping(int(training["patience"]), state.get("early_stopping"))
-    callbacks = [Checkpoint(folder, state, es)] + ([es] if es is not None else [])
+    callbacks = ([es] if es is not None else []) + [Checkpoint(folder, state, es)]  # the counters first
     if state["epochs_done"] < epochs:
         model.fit(
             x, y, batch_size=int(training["batch_size"]), epochs=epochs, initial_epoch=state["epochs_done"],
-            validation_data=validation, callbacks=callbacks, verbose=verbose,
+            validation_data=validation, callbacks=callbacks, verbose=verbose, sample_weight=sample_weight,
         )
     return model, state
 
@@ -173,11 +192,13 @@ def plot_curves(history: dict, cv: dict | None, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    panels = 2 if "accuracy" in history else 1
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.2), squeeze=False)
+    axes = axes[0]
     for key in ("loss", "val_loss"):
         if key in history:
             axes[0].plot(range(1, len(history[key]) + 1), history[key], label=key)
-    for key in ("accuracy", "val_accuracy"):
+    for key in ("accuracy", "val_accuracy") if panels == 2 else ():
         if key in history:
             axes[1].plot(range(1, len(history[key]) + 1), history[key], label=key)
     if cv:
@@ -239,6 +260,48 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     return metrics
 
 
+def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose: int) -> dict:
+    """A next-step model on fixed train/valid/test splits: early stopping on the validation loss, the
+    weights of the best validation epoch kept; the frame-level NLL of every split measured at the end (the
+    test split is only ever measured, never used to choose)."""
+    training = {**DEFAULTS, **config["training"]}
+    keras.utils.set_random_seed(int(training["seed"]))
+    spec = model_spec(config, data)
+    model = compiled_model(spec, float(training["learning_rate"]))
+    x, y, mask = data.splits["train"]
+    folder = out / "checkpoint"
+    model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training, data.splits["valid"],
+                                        resume, verbose, sample_weight=mask)
+    model.load_weights(folder / BEST_WEIGHTS)
+    nll = {name: frame_nll(model.predict(sx, batch_size=64, verbose=0), sy, sm)
+           for name, (sx, sy, sm) in data.splits.items()}
+    atomic_write(out / "model.weights.h5", model.save_weights)
+    write_json(out / "config.json", {**config, "model_spec": spec})
+    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
+    metrics = {
+        "name": config["name"],
+        "task": config.get("task"),
+        "data": data.description,
+        "split": {**data.description["split"], "chosen by": "validation loss (early stopping, best epoch kept)"},
+        "epochs": len(state["history"].get("loss", [])),
+        "best_epoch": state["best_epoch"],
+        "nll": nll,
+        "nll_unit": "nats per frame, summed over the 88 keys, mean over predicted frames",
+        "parameters": int(model.count_params()),
+        "dense_parameters": int(report.total.dense_params),
+        "compression": report.total.compression,
+        "train_seconds": state["seconds"],
+        "hardware": hardware(),
+        "commit": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_json(out / "metrics.json", metrics)
+    plot_curves(state["history"], None, out / "curves.png")
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"{config['name']}: {metrics['parameters']:,} parameters, test NLL {nll['test']:.3f}, written to {out}")
+    return metrics
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="a JSON config (see training/configs/)")
@@ -255,6 +318,10 @@ def main(argv=None):
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
     verbose = 2 if args.quiet else 1
+    if isinstance(data, NextStepData):
+        if args.cv:
+            parser.exit(2, f"error: {config['name']} has fixed train/valid/test splits; --cv is for grouped data.\n")
+        return train_next_step(config, data, out, args.resume, verbose)
     if args.cv:
         return cross_validate(config, data, out, args.resume, verbose)
     return train_final(config, data, out, args.resume, verbose)

@@ -144,9 +144,13 @@ class FactorizedDense(keras.layers.Layer):
         """``(inputs, output, sizes, network_shapes, candidate_paths, batch_label)`` (see contraction)."""
         raise NotImplementedError
 
-    def _contract(self, x, factors):
-        """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and the factors in network shapes."""
-        return self._plan([x] + factors)
+    def _prepare_factors(self, factors, steps: int) -> list:
+        """The factors (in network shapes) with the weight-only steps of the plan for ``steps`` done."""
+        return self._split_plan(steps)[0].run(factors)
+
+    def _contract(self, x, prepared, steps: int):
+        """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and ``_prepare_factors``' result."""
+        return self._split_plan(steps)[1]([x] + prepared)
 
     def _decompose(self, matrix, max_rank, rtol):
         """``(ranks, factors, relative_error)``: this layer's structure fitted to the NumPy
@@ -206,21 +210,59 @@ class FactorizedDense(keras.layers.Layer):
             else None
         )
         inputs, output, sizes, self._network_shapes, candidates, batch = self._network()
+        self._plan_problem = (inputs, output, sizes, batch, candidates)
         self._plan = plan_contraction(inputs, output, sizes, batch, candidates=candidates)
+        self._split_plans = {}
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
 
-    def call(self, inputs):
+    def _split_plan(self, steps: int) -> tuple:
+        """``ContractionPlan.split`` of the plan chosen for weights shared by ``steps`` calls (cached)."""
+        steps = max(1, int(steps))
+        if steps not in self._split_plans:
+            inputs, output, sizes, batch, candidates = self._plan_problem
+            plan = self._plan if steps == 1 else plan_contraction(
+                inputs, output, sizes, batch, candidates=candidates, weight_reuse=steps
+            )
+            self._split_plans[steps] = plan.split(len(inputs))
+        return self._split_plans[steps]
+
+    def prepare(self, steps: int = 1) -> list:
+        """The weight-only part of ``x @ W``, for ``apply``: computed once and shared by ``steps`` calls (a
+        recurrent layer's time steps; it chooses the contraction plan). A list of tensors."""
+        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
+        return self._prepare_factors(factors, steps)
+
+    def forms_matrix(self, steps: int = 1) -> bool:
+        """Whether the plan for weights shared by ``steps`` calls forms the whole matrix before meeting the
+        input (then ``matrix()`` and a matmul per call are that plan)."""
+        return len(self._split_plan(steps)[1].steps) == 1
+
+    def matrix(self):
+        """The ``(input_dim, units)`` kernel as a tensor of the factors (differentiable; padding rows
+        dropped). ``dense_kernel`` gives it as NumPy."""
+        inputs, output, sizes, _, _ = self._plan_problem
+        rows = tuple(lab for lab in inputs[0] if lab not in output)
+        labels = rows + tuple(lab for lab in output if lab not in inputs[0])
+        plan = plan_contraction(inputs[1:], labels, sizes)
+        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
+        return ops.reshape(plan(factors), (self.padded_input_dim, self.output_dim))[: self.input_dim]
+
+    def apply(self, inputs, prepared, steps: int = 1):
+        """``activation(inputs @ W + b)`` from ``prepare(steps)``'s result; ``inputs``: ``(..., input_dim)``.
+        Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside its loop)."""
         x = inputs
         lead = ops.shape(x)[:-1]
         if self.padded_input_dim > self.input_dim:
             pad = [[0, 0]] * (len(x.shape) - 1) + [[0, self.padded_input_dim - self.input_dim]]
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
-        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
-        y = ops.reshape(self._contract(x, factors), tuple(lead) + (self.output_dim,))
+        y = ops.reshape(self._contract(x, prepared, steps), tuple(lead) + (self.output_dim,))
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
+
+    def call(self, inputs):
+        return self.apply(inputs, self.prepare())
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.output_dim,)

@@ -84,9 +84,12 @@ class TTDense(NetworkDense):
         cores = [ops.convert_to_tensor(c) for c in (self.factors if cores is None else cores)]
         return t3f.TensorTrain(cores, (self.resolved_input_modes, self.resolved_output_modes), self.tt_ranks)
 
-    def _contract(self, x, factors):
+    def _prepare_factors(self, factors, steps):
+        return factors  # t3f contracts the cores itself
+
+    def _contract(self, x, prepared, steps):
         t3f = _t3f()
-        return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(factors))
+        return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(prepared))
 
     def _decompose(self, matrix, max_rank, rtol):
         """TT-SVD by t3f (``to_tt_matrix``). t3f ignores its ``epsilon``, so the ranks that meet ``rtol`` are
