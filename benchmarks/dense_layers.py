@@ -126,6 +126,9 @@ def main(argv=None):
     goals = {
         "HTDense forward >= 20x faster than Dense": ratios["dense_over_ht_forward"] >= 20,
         "HTDense forward <= 3x the input-read time": ratios["ht_over_input_read"] <= 3,
+        "with XLA (Keras' default jit_compile='auto' in fit/predict on TensorFlow): HTDense forward >= 20x "
+        "faster than Dense": ratios["dense_over_ht_forward_xla"] >= 20,
+        "with XLA: HTDense forward <= 3x the input-read time": ratios["ht_xla_over_input_read"] <= 3,
         "HTDense no slower than TTDense (t3f) at about equal parameters": ratios["tt_over_ht_forward"] >= 1,
     }
     result = {"shape": {"input": 57600, "output": 1024, "batch": BATCH}, "repeats": args.repeats, "rows": rows,
