@@ -84,6 +84,9 @@ def main(argv=None):
             print(json.dumps(zoo.info(folder), indent=2))
         elif args.command == "predict":
             labels = zoo.info(folder)["labels"]
+            if not labels:
+                raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
+                                 "call it on (batch, T, 88) piano rolls.")
             names, x = _inputs(zoo, folder, args.inputs)
             for path, p in zip(names, zoo.load(folder).predict(x, verbose=0)):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")

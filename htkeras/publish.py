@@ -22,16 +22,24 @@ from . import zoo
 from .models import build_model
 
 
-def hub_metadata(base_model: str | None = None) -> list:
-    """The YAML header of a zoo card (Hub model-card metadata), as lines."""
+HUB_TASKS = {  # Hub card metadata by the model's data: (pipeline tag or None, dataset id, cell tag, metric)
+    "fsdd": ("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
+    "poly_music": (None, "jsb-chorales", "gru", "negative-log-likelihood"),
+}
+
+
+def hub_metadata(base_model: str | None = None, dataset: str = "fsdd") -> list:
+    """The YAML header of a zoo card (Hub model-card metadata), as lines; ``dataset``: the config's
+    dataset name (``HUB_TASKS``)."""
+    pipeline, data, cell, metric = HUB_TASKS[dataset]
     return [
         "---",
         "library_name: keras",
         "license: apache-2.0",
-        "pipeline_tag: audio-classification",
-        "tags: [htkeras, hierarchical-tucker, tensor-decomposition, lstm]",
-        "datasets: [free-spoken-digit-dataset]",
-        "metrics: [accuracy]",
+        *([f"pipeline_tag: {pipeline}"] if pipeline else []),
+        f"tags: [htkeras, hierarchical-tucker, tensor-decomposition, {cell}]",
+        f"datasets: [{data}]",
+        f"metrics: [{metric}]",
         *([f"base_model: {base_model}"] if base_model else []),
         "---",
         "",

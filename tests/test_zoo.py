@@ -12,7 +12,8 @@ from htkeras.datasets.fsdd import SAMPLE_RATE
 
 from .test_fsdd_training import _fsdd_or_skip
 
-NAMES = ["fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
+CLASSIFIERS = ["fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
+NAMES = CLASSIFIERS + ["jsb-fdht-gru", "jsb-gru", "jsb-ht-gru", "jsb-tt-gru"]  # next-step: tests/test_training_cli.py
 
 
 def test_built_in_models_and_info():
@@ -40,7 +41,7 @@ def george():
     return [r[0] for r in records], np.array([r[1] for r in records])
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_load_preprocess_predict_in_one_line_each(name, george, tmp_path):
     waveforms, digits = george
     x = zoo.preprocess(name, waveforms, sample_rate=SAMPLE_RATE)

@@ -36,18 +36,8 @@ def is_next_step(m: dict) -> bool:
 
 
 def nll_table(metrics: dict) -> str:
-    rows = [
-        "| model | parameters | compression | train NLL | valid NLL | test NLL | epochs (best) | training time | commit |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for name, m in metrics.items():
-        nll = m["nll"]
-        rows.append(
-            f"| [{name}](zoo/{name}/README.md) | {m['parameters']:,} | {m['compression']:.1f}× | {nll['train']:.2f} | "
-            f"{nll['valid']:.2f} | {nll['test']:.2f} | {m['epochs']} ({m['best_epoch']}) | "
-            f"{m['train_seconds']:.0f} s on {m['hardware']['cpu_cores']} CPU cores | `{m['commit'][:12]}` |"
-        )
-    return "\n".join(rows)
+    splits = [(f"{split} NLL", lambda m, split=split: f"{m['nll'][split]:.2f}") for split in ("train", "valid", "test")]
+    return _table(metrics, [*splits, ("epochs (best)", lambda m: f"{m['epochs']} ({m['best_epoch']})")])
 
 
 def literature_line(metrics: dict) -> str:
@@ -59,7 +49,7 @@ def literature_line(metrics: dict) -> str:
 def next_step_card(name: str, m: dict) -> str:
     nll, hw = m["nll"], m["hardware"]
     lines = [
-        *hub_metadata(),
+        *hub_metadata(dataset="poly_music"),
         f"# {name}",
         "",
         f"Task: {m.get('task')}. Data: {m['data']['name']}, its published split: "
@@ -70,7 +60,7 @@ def next_step_card(name: str, m: dict) -> str:
         f"- Frame-level negative log-likelihood ({m['nll_unit']}): train {nll['train']:.3f}, valid {nll['valid']:.3f}, "
         f"**test {nll['test']:.3f}**. {literature_line({name: m})}",
         f"- Weights of epoch {m['best_epoch']} of {m['epochs']} (lowest validation loss; the test split was never used "
-        f"to choose), trained in {m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} "
+        f"to choose{'; still improving at the epoch cap' if m['best_epoch'] == m['epochs'] else ''}), trained in {m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} "
         f"backend, Keras {hw['keras']}).",
         f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` at commit "
         f"`{m['commit']}` on {m['created']}.",
@@ -88,18 +78,21 @@ def _cv(m) -> str:
     return "n/a" if not cv else f"{100 * cv['accuracy_mean']:.1f} ± {100 * cv['accuracy_std']:.1f}"
 
 
-def table(metrics: dict) -> str:
-    rows = [
-        "| model | parameters | compression | leave-one-speaker-out accuracy (%) | epochs | training time | commit |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
+def _table(metrics: dict, columns: list) -> str:
+    """A row per model: its name (linked to its card), parameters, compression, the ``(header, value of a
+    metrics dict)`` columns, training time and commit."""
+    headers = ["model", "parameters", "compression", *(header for header, _ in columns), "training time", "commit"]
+    rows = ["| " + " | ".join(headers) + " |", "| --- | ---: | ---: | " + "---: | " * len(columns) + "---: | --- |"]
     for name, m in metrics.items():
-        rows.append(
-            f"| [{name}](zoo/{name}/README.md) | {m['parameters']:,} | {m['compression']:.1f}× | {_cv(m)} | "
-            f"{m['epochs']} | {m['train_seconds']:.0f} s on {m['hardware']['cpu_cores']} CPU cores | "
-            f"`{m['commit'][:12]}` |"
-        )
+        cells = [f"[{name}](zoo/{name}/README.md)", f"{m['parameters']:,}", f"{m['compression']:.1f}×",
+                 *(value(m) for _, value in columns),
+                 f"{m['train_seconds']:.0f} s on {m['hardware']['cpu_cores']} CPU cores", f"`{m['commit'][:12]}`"]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def table(metrics: dict) -> str:
+    return _table(metrics, [("leave-one-speaker-out accuracy (%)", _cv), ("epochs", lambda m: str(m["epochs"]))])
 
 
 def target_lines(metrics: dict) -> list:

@@ -212,6 +212,20 @@ def plot_curves(history: dict, cv: dict | None, path: Path) -> None:
     plt.close(fig)
 
 
+def run_facts(model, state: dict) -> dict:
+    """What every metrics.json records of a run: sizes, training time, hardware, commit and date."""
+    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
+    return {
+        "parameters": int(model.count_params()),
+        "dense_parameters": int(report.total.dense_params),
+        "compression": report.total.compression,
+        "train_seconds": state["seconds"],
+        "hardware": hardware(),
+        "commit": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     training = {**DEFAULTS, **config["training"]}
     cv = read_json(out / "cv.json") if (out / "cv.json").exists() else None
@@ -233,7 +247,6 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     history = state["history"]
     atomic_write(out / "model.weights.h5", model.save_weights)
     write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels)})
-    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
     metrics = {
         "name": config["name"],
         "task": config.get("task"),
@@ -245,13 +258,7 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
         "epochs": len(history.get("loss", [])),
         "train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
         "validation_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
-        "parameters": int(model.count_params()),
-        "dense_parameters": int(report.total.dense_params),
-        "compression": report.total.compression,
-        "train_seconds": state["seconds"],
-        "hardware": hardware(),
-        "commit": git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **run_facts(model, state),
     }
     write_json(out / "metrics.json", metrics)
     plot_curves(history, cv, out / "curves.png")
@@ -277,7 +284,6 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
            for name, (sx, sy, sm) in data.splits.items()}
     atomic_write(out / "model.weights.h5", model.save_weights)
     write_json(out / "config.json", {**config, "model_spec": spec})
-    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
     metrics = {
         "name": config["name"],
         "task": config.get("task"),
@@ -287,13 +293,7 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
         "best_epoch": state["best_epoch"],
         "nll": nll,
         "nll_unit": "nats per frame, summed over the 88 keys, mean over predicted frames",
-        "parameters": int(model.count_params()),
-        "dense_parameters": int(report.total.dense_params),
-        "compression": report.total.compression,
-        "train_seconds": state["seconds"],
-        "hardware": hardware(),
-        "commit": git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **run_facts(model, state),
     }
     write_json(out / "metrics.json", metrics)
     plot_curves(state["history"], None, out / "curves.png")
