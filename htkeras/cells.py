@@ -264,8 +264,8 @@ class FactorizedRNNCell(keras.layers.Layer):
         context = SequenceContext(steps, weights, self._projects_inputs(), recurrent)
         if not context.projected:
             return sequences, context
-        layer, x = (self.joint_map, sequences) if self.structure == "joint" else (self.kernel_map, sequences)
-        if self.structure == "joint":
+        layer, x = (self.joint_map if self.structure == "joint" else self.kernel_map), sequences
+        if self.structure == "joint":  # M([x_t, 0])
             x = ops.concatenate([x, ops.zeros(tuple(ops.shape(x)[:2]) + (self.units,), dtype=x.dtype)], axis=-1)
         return layer.apply(x, layer.prepare()), context  # called directly: ``sequences`` may carry a mask
 

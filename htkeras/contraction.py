@@ -6,7 +6,8 @@ lowest estimated time at a nominal batch size. The estimate of a pairwise step i
 product of all label sizes it touches), a fixed ``STEP_OVERHEAD`` (one op's launch), and ``MEMORY_WEIGHT``
 FLOPs for every number it moves: both operands and the result, and twice an operand that ``einsum`` must
 transpose first because its contracted labels are not one block at either end (a transposed input of a
-UCF11 layer costs more than all of its arithmetic). A plan is static: it is chosen once, at layer build time, and runs on any Keras backend.
+UCF11 layer costs more than all of its arithmetic). A plan is static: it is chosen once, at layer build
+time, and runs on any Keras backend.
 
 Steps that involve only weights (no batch label) are computed once per call, whatever the batch size;
 ``ContractionPlan.flops(batch)`` reports both parts. ``ContractionPlan.split`` separates them, so that a
@@ -163,8 +164,10 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
         head, body = tuple(operand[: len(shared_kept)]), operand[len(shared_kept) :]
         if set(head) != set(shared_kept) or not _block_at_an_end(body, contracted):
             moved += [operand, operand]  # einsum transposes it: read and write once more
-        elif contracted and set(body[: len(contracted)] if operand is lhs else body[-len(contracted) :]) == contracted:
-            moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
+        elif contracted:
+            wrong_end = body[: len(contracted)] if operand is lhs else body[-len(contracted) :]
+            if set(wrong_end) == contracted:
+                moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
     if out not in (_natural(a, b, out), _natural(b, a, out)):
         moved += [out, out]
     return out, moved, swap
