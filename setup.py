@@ -23,9 +23,10 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
-                "scipy>=1.10", "imageio-ffmpeg>=0.5"],
+                "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
-        "video": ["imageio-ffmpeg>=0.5"],  # FFmpeg decoding for the video folder datasets
+        "video": ["imageio-ffmpeg>=0.5"],
+        "uea": ["aeon>=1.0"],  # bundles UEA sets (JapaneseVowels, BasicMotions, ...), read by path  # FFmpeg decoding for the video folder datasets
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
         "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
         "train": ["matplotlib>=3.7"],
