@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import htkeras  # noqa: E402
-from htkeras import timing  # noqa: E402
+from .dense_layers import median_seconds  # noqa: E402
 from training.run_io import git_commit, hardware, write_json  # noqa: E402
 
 CASES = {
@@ -40,8 +40,7 @@ CASES = {
 
 def per_step_ms(layer, x, repeats: int) -> float:
     layer(x[:1])  # built eagerly
-    forward = tf.function(layer.__call__)
-    return 1000 * timing.median_seconds(lambda _: forward(x).numpy(), repeats) / x.shape[1]
+    return 1000 * median_seconds(tf.function(layer.__call__), x, repeats) / x.shape[1]
 
 
 def main(argv=None):

@@ -46,6 +46,9 @@ class SequenceContext:
     recurrent: object = None
 
 
+PER_STEP = SequenceContext(1, {}, False)  # nothing prepared: each step applies the maps itself
+
+
 class FactorizedRNNCell(keras.layers.Layer):
     """Base of the gated cells (see the module docstring); subclasses set ``gates`` and the gate math.
 
@@ -269,7 +272,7 @@ class FactorizedRNNCell(keras.layers.Layer):
             x = ops.concatenate([x, ops.zeros(tuple(ops.shape(x)[:2]) + (self.units,), dtype=x.dtype)], axis=-1)
         return layer.apply(x, layer.prepare()), context  # called directly: ``sequences`` may carry a mask
 
-    _sequence_context = None
+    _sequence_context = PER_STEP
 
     @contextlib.contextmanager
     def sequence_context(self, context):
@@ -278,43 +281,43 @@ class FactorizedRNNCell(keras.layers.Layer):
         try:
             yield
         finally:
-            object.__setattr__(self, "_sequence_context", None)
+            object.__setattr__(self, "_sequence_context", PER_STEP)
 
     # -- the linear parts ------------------------------------------------------------------------------
     def _map(self, name, x, context):
         """Map ``name`` applied to ``x``, from the sequence's prepared weights when there are some."""
         layer = getattr(self, name)
-        if context is None or name not in context.weights:
+        if name not in context.weights:
             return layer(x)
         return layer.apply(x, context.weights[name], context.steps)
 
-    def _input_part(self, x, context=None):
+    def _input_part(self, x, context=PER_STEP):
         """``W_x x`` for all gates (``structure`` "input"/"both"), or ``x`` itself when already projected."""
-        if context is not None and context.projected:
+        if context.projected:
             return x
         return self._map("kernel_map", x, context)
 
-    def _recurrent_part(self, h, context=None):
-        if context is not None and context.recurrent is not None:
+    def _recurrent_part(self, h, context=PER_STEP):
+        if context.recurrent is not None:
             return ops.matmul(h, context.recurrent)
         if self.structure == "input":
             return ops.matmul(h, self.recurrent_kernel)
         return self._map("recurrent_map", h, context)
 
-    def _preactivation(self, x, h, context=None, x_part=None):
+    def _preactivation(self, x, h, context=PER_STEP, x_part=None):
         """``W_x x + W_h h`` for all gates, with one map application for ``structure="joint"``."""
-        if self.structure == "joint" and not (context is not None and context.recurrent is not None):
+        if self.structure == "joint" and context.recurrent is None:
             return self._map("joint_map", ops.concatenate([x, h], axis=-1), context)
         return (self._input_part(x, context) if x_part is None else x_part) + self._recurrent_part(h, context)
 
-    def _parts(self, x, h, context=None):
+    def _parts(self, x, h, context=PER_STEP):
         """``(W_x x, W_h h)`` separately; for the joint map by linearity, ``M([x, 0])`` and ``M([0, h])``
         (in one call on a doubled batch unless ``M([x, 0])`` was computed for the whole sequence)."""
         if self.structure != "joint":
             return self._input_part(x, context), self._recurrent_part(h, context)
-        if context is not None and context.recurrent is not None:
+        if context.recurrent is not None:
             return x, self._recurrent_part(h, context)
-        if context is not None and context.projected:
+        if context.projected:
             zeros = ops.zeros((ops.shape(h)[0], self.input_dim), dtype=h.dtype)
             return x, self._map("joint_map", ops.concatenate([zeros, h], axis=-1), context)
         stacked = ops.concatenate(

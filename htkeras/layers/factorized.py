@@ -213,6 +213,7 @@ class FactorizedDense(keras.layers.Layer):
         self._plan_problem = (inputs, output, sizes, batch, candidates)
         self._plan = plan_contraction(inputs, output, sizes, batch, candidates=candidates)
         self._split_plans = {}
+        self._matrix_plan = None  # made on first use of matrix()
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
 
     def _split_plan(self, steps: int) -> tuple:
@@ -229,8 +230,11 @@ class FactorizedDense(keras.layers.Layer):
     def prepare(self, steps: int = 1) -> list:
         """The weight-only part of ``x @ W``, for ``apply``: computed once and shared by ``steps`` calls (a
         recurrent layer's time steps; it chooses the contraction plan). A list of tensors."""
-        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
-        return self._prepare_factors(factors, steps)
+        return self._prepare_factors(self._network_factors(), steps)
+
+    def _network_factors(self) -> list:
+        """The factor weights in the shapes they take in the tensor network."""
+        return [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
 
     def forms_matrix(self, steps: int = 1) -> bool:
         """Whether the plan for weights shared by ``steps`` calls forms the whole matrix before meeting the
@@ -240,12 +244,13 @@ class FactorizedDense(keras.layers.Layer):
     def matrix(self):
         """The ``(input_dim, units)`` kernel as a tensor of the factors (differentiable; padding rows
         dropped). ``dense_kernel`` gives it as NumPy."""
-        inputs, output, sizes, _, _ = self._plan_problem
-        rows = tuple(lab for lab in inputs[0] if lab not in output)
-        labels = rows + tuple(lab for lab in output if lab not in inputs[0])
-        plan = plan_contraction(inputs[1:], labels, sizes)
-        factors = [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
-        return ops.reshape(plan(factors), (self.padded_input_dim, self.output_dim))[: self.input_dim]
+        if self._matrix_plan is None:
+            inputs, output, sizes, _, _ = self._plan_problem
+            rows = tuple(lab for lab in inputs[0] if lab not in output)
+            labels = rows + tuple(lab for lab in output if lab not in inputs[0])
+            self._matrix_plan = plan_contraction(inputs[1:], labels, sizes)
+        matrix = self._matrix_plan(self._network_factors())
+        return ops.reshape(matrix, (self.padded_input_dim, self.output_dim))[: self.input_dim]
 
     def apply(self, inputs, prepared, steps: int = 1):
         """``activation(inputs @ W + b)`` from ``prepare(steps)``'s result; ``inputs``: ``(..., input_dim)``.
