@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htkeras.datasets import load_fsdd_features, load_poly_music, load_video_dataset, next_step_batch
+from htkeras.datasets import load_fsdd_features, load_poly_music, load_uea, load_video_dataset, next_step_batch
+from htkeras.datasets.fashion_mnist import LABELS as FASHION_LABELS
+from htkeras.datasets.fashion_mnist import image_sequences, load_fashion_mnist
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
 from htkeras.lookup import lookup
 
@@ -14,13 +16,15 @@ from htkeras.lookup import lookup
 @dataclass
 class Dataset:
     """Features ``x``, integer labels ``y``, the group of each example (speaker, ...) for grouped
-    cross-validation, the class names, and a JSON-safe description for metrics.json."""
+    cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, and
+    a published test split ``(x, y)`` when the dataset has one (only measured, never used to choose)."""
 
     x: np.ndarray
     y: np.ndarray
-    groups: np.ndarray
+    groups: np.ndarray | None
     labels: tuple
     description: dict
+    test: tuple | None = None
 
 
 def fsdd(options: dict, data_dir=None) -> Dataset:
@@ -54,6 +58,46 @@ def video(options: dict, data_dir=None) -> Dataset:
     return Dataset(x, y, groups, tuple(labels), description)
 
 
+def fashion_mnist(options: dict, data_dir=None) -> Dataset:
+    """Fashion-MNIST with its published 60,000 / 10,000 split, each image a sequence (``sequence``: ``rows``,
+    28 steps of 28 pixels, or ``patches``, 16 steps of 7 x 7)."""
+    sequence = options.get("sequence", "rows")
+    (x, y), (x_test, y_test) = (load_fashion_mnist(split, data_dir) for split in ("train", "test"))
+    steps, width = image_sequences(x[:1], sequence).shape[1:]
+    description = {
+        "name": "Fashion-MNIST (Xiao et al., 2017), MIT licence",
+        "examples": len(y),
+        "test_examples": len(y_test),
+        "features": f"{sequence}-sequential: {steps} steps of {width} pixels, scaled to [-1, 1] by x / 127.5 - 1",
+    }
+    return Dataset(image_sequences(x, sequence), y, None, FASHION_LABELS, description,
+                   test=(image_sequences(x_test, sequence), y_test))
+
+
+def uea(options: dict, data_dir=None) -> Dataset:
+    """A UEA multivariate set (``set``, e.g. JapaneseVowels) with its published train/test split, zero-padded
+    at the end (masked); each dimension standardized with the training split's mean and deviation."""
+    name = options["set"]
+    (x, y, labels), (x_test, y_test, _) = (load_uea(name, split, data_dir) for split in ("train", "test"))
+    steps = x[np.abs(x).sum(axis=-1) > 0]  # the frames that are not padding
+    mean, std = steps.mean(axis=0), steps.std(axis=0) + 1e-6
+    description = {
+        "name": f"{name} (UEA multivariate time-series classification archive)",
+        "examples": len(y),
+        "test_examples": len(y_test),
+        "features": f"up to {x.shape[1]} steps of {x.shape[2]} values, standardized per dimension (training split "
+        "statistics), zero-padded at the end",
+    }
+    return Dataset(_standardize(x, mean, std), y, None, labels, description,
+                   test=(_standardize(x_test, mean, std), y_test))
+
+
+def _standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` on every frame but the all-zero padding, which stays zero."""
+    padding = np.abs(x).sum(axis=-1, keepdims=True) == 0
+    return np.where(padding, 0.0, (x - mean) / std).astype(np.float32)
+
+
 @dataclass
 class NextStepData:
     """Fixed splits for next-step prediction: ``splits[name] = (x, y, mask)`` (``next_step_batch``) for
@@ -77,7 +121,7 @@ def poly_music(options: dict, data_dir=None) -> NextStepData:
     return NextStepData(splits, description)
 
 
-DATASETS = {"fsdd": fsdd, "video": video, "poly_music": poly_music}
+DATASETS = {"fsdd": fsdd, "video": video, "poly_music": poly_music, "fashion_mnist": fashion_mnist, "uea": uea}
 
 
 def load_dataset(options: dict, data_dir=None) -> Dataset:

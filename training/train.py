@@ -245,6 +245,13 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     model = compiled_model(spec, float(training["learning_rate"]))
     model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose)
     history = state["history"]
+    if validation is not None:
+        model.load_weights(out / "checkpoint" / BEST_WEIGHTS)
+        split["chosen by"] = f"validation loss (the weights of epoch {state['best_epoch']} kept)"
+    test_accuracy = None
+    if data.test is not None:  # the published test split: measured once, at the end
+        test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])
+        split["test"] = f"{len(data.test[1])} examples (the published test split, measured only)"
     atomic_write(out / "model.weights.h5", model.save_weights)
     write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels)})
     metrics = {
@@ -256,14 +263,18 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
             key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
         },
         "epochs": len(history.get("loss", [])),
+        "best_epoch": state.get("best_epoch"),
         "train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
-        "validation_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
+        "validation_accuracy": history["val_accuracy"][state.get("best_epoch", len(history["val_accuracy"])) - 1]
+        if history.get("val_accuracy") else None,
+        "test_accuracy": test_accuracy,
         **run_facts(model, state),
     }
     write_json(out / "metrics.json", metrics)
     plot_curves(history, cv, out / "curves.png")
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
-    print(f"{config['name']}: {metrics['parameters']:,} parameters, written to {out}")
+    tested = "" if test_accuracy is None else f", test accuracy {100 * test_accuracy:.2f}%"
+    print(f"{config['name']}: {metrics['parameters']:,} parameters{tested}, written to {out}")
     return metrics
 
 
@@ -323,6 +334,9 @@ def main(argv=None):
             parser.exit(2, f"error: {config['name']} has fixed train/valid/test splits; --cv is for grouped data.\n")
         return train_next_step(config, data, out, args.resume, verbose)
     if args.cv:
+        if data.groups is None:
+            parser.exit(2, f"error: {config['name']} has a fixed train/test split and no groups; --cv is for grouped "
+                           "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.\n")
         return cross_validate(config, data, out, args.resume, verbose)
     return train_final(config, data, out, args.resume, verbose)
 
