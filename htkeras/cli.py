@@ -4,6 +4,7 @@
     htkeras info fsdd-fdht-lstm
     htkeras predict fsdd-fdht-lstm recording.wav [more.wav | features.npy ...]
     htkeras evaluate fsdd-fdht-lstm [--data-dir ../shared/data] [--speakers george ...]
+    htkeras evaluate fashion-fdht-lstm     (the published test split of Fashion-MNIST or a UEA set)
     htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1]
 """
 
@@ -104,13 +105,19 @@ def main(argv=None):
 def evaluate(zoo, folder, args) -> None:
     details = zoo.info(folder)
     model = zoo.load(folder)
+    if not details["labels"]:
+        raise ValueError(f"{args.model} predicts next frames; its NLL per split is in `htkeras info {args.model}`.")
     x, y, speakers = zoo.load_data(folder, args.data_dir, args.speakers, verbose=_progress())
     start = time.perf_counter()
     accuracy = float((model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean())
     seconds = time.perf_counter() - start
-    cv = details["metrics"]["cross_validation"]
+    cv, tested = details["metrics"]["cross_validation"], details["metrics"]["test_accuracy"]
     print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
-    print(f"accuracy on {len(y):,} FSDD recordings ({', '.join(sorted(set(speakers.tolist())))}): {accuracy:.1%}")
+    if speakers is None:
+        print(f"accuracy on the {len(y):,} examples of the published test split of {details['dataset']}: {accuracy:.1%}"
+              + ("" if tested is None else f" (measured after training: {tested:.1%})"))
+    else:
+        print(f"accuracy on {len(y):,} FSDD recordings ({', '.join(sorted(set(speakers.tolist())))}): {accuracy:.1%}")
     if cv:
         print("  (these speakers were in its training data; its accuracy on a speaker it never heard, by "
               f"leave-one-speaker-out cross-validation: {100 * cv['accuracy_mean']:.1f}% +- {100 * cv['accuracy_std']:.1f})")

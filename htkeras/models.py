@@ -5,9 +5,10 @@
     {"kind": "fdht", "cell": "lstm", "units": 32, "ranks": 4, "options": {},   # htkeras.make_cell
      "input_shape": [40, 40], "num_classes": 10}
 
-one of two heads (``"head"``):
+optionally a trainable convolutional front-end (``"frontend": {"filters": [8, 16], "kernel_size": 3}``,
+``htkeras.layers.SpectrogramConv``) between the input and the RNN, and one of two heads (``"head"``):
 
-* ``"label"`` (the default), a sequence classifier: ``features (T, F) -> Masking(0) -> RNN(cell) ->
+* ``"label"`` (the default), a sequence classifier: ``features (T, F) -> Masking(0) [-> front-end] -> RNN(cell) ->
   Dense(num_classes, softmax)``. All-zero frames are padding (the FSDD features are zero-padded at the end).
 * ``"next_step"``, a next-frame predictor for binary frames (piano rolls): ``frames (T, F) -> RNN(cell,
   return_sequences) -> Dense(num_outputs, sigmoid)`` per step; no masking (an all-zero frame is a rest), so
@@ -22,10 +23,12 @@ import keras
 
 from .cells import FactorizedRNNCell
 from .factory import make_cell
+from .layers.spectrogram_conv import SpectrogramConv
 from .rnn import RNN
 
 HEADS = ("label", "next_step")
-SPEC_KEYS = {"kind", "cell", "units", "ranks", "options", "input_shape", "num_classes", "num_outputs", "head"}
+SPEC_KEYS = {"kind", "cell", "units", "ranks", "options", "input_shape", "num_classes", "num_outputs", "head",
+             "frontend"}
 
 
 def build_model(spec: dict) -> keras.Model:
@@ -40,9 +43,11 @@ def build_model(spec: dict) -> keras.Model:
     cell = make_cell(spec["kind"], int(spec["units"]), spec.get("cell", "lstm"), ranks=ranks, **spec.get("options", {}))
     name = f"{spec['kind']}_{spec.get('cell', 'lstm')}"
     rnn = RNN if isinstance(cell, FactorizedRNNCell) else keras.layers.RNN
+    frontend = [SpectrogramConv(**spec["frontend"], name="conv_frontend")] if spec.get("frontend") else []
     if head == "next_step":
         layers = [
             keras.Input(tuple(spec["input_shape"]), name="frames"),
+            *frontend,
             rnn(cell, return_sequences=True, name=name),
             keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", name="next_frame"),
         ]
@@ -50,6 +55,7 @@ def build_model(spec: dict) -> keras.Model:
         layers = [
             keras.Input(tuple(spec["input_shape"]), name="features"),
             keras.layers.Masking(0.0, name="padding_mask"),
+            *frontend,
             rnn(cell, name=name),
             keras.layers.Dense(int(spec["num_classes"]), activation="softmax", name="label"),
         ]

@@ -25,6 +25,8 @@ from .models import build_model
 HUB_TASKS = {  # Hub card metadata by the model's data: (pipeline tag or None, dataset id, cell tag, metric)
     "fsdd": ("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
     "poly_music": (None, "jsb-chorales", "gru", "negative-log-likelihood"),
+    "fashion_mnist": ("image-classification", "fashion_mnist", "lstm", "accuracy"),
+    "uea": (None, "uea-multivariate-time-series", "lstm", "accuracy"),
 }
 
 

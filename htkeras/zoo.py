@@ -9,7 +9,9 @@ into such a folder:
   (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, revision pinning and file checksums are the Hub client's);
 * a local directory holding those files.
 
-``preprocess(handle, waveforms, sample_rate=8000)`` applies the feature extraction bound to the weights.
+``preprocess(handle, inputs)`` applies the preprocessing bound to the weights (FSDD: waveforms to log-mel
+frames; Fashion-MNIST: images to row or patch sequences; UEA: series padded and standardized with the
+training statistics kept in config.json); ``load_data(handle)`` reads the model's own real data.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ PAPERS = {
     'Hierarchical Tucker Structure", CVPR 2021',
     "dense": "Hochreiter and Schmidhuber, 1997 (LSTM baseline)",
 }
-DATA_LICENCES = {"fsdd": "CC BY-SA 4.0 (Free Spoken Digit Dataset)"}
+DATA_LICENCES = {"fsdd": "CC BY-SA 4.0 (Free Spoken Digit Dataset)", "fashion_mnist": "MIT (Fashion-MNIST)",
+                 "poly_music": "see Boulanger-Lewandowski et al. (2012)", "uea": "see the UEA/UCR archive"}
 
 
 def _builtin_root() -> Path | None:
@@ -100,7 +103,8 @@ def info(handle) -> dict:
         "dataset": metrics["data"]["name"],
         "labels": config.get("labels"),
         "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics.get("train_accuracy"),
-                    "nll": metrics.get("nll"), "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
+                    "test_accuracy": metrics.get("test_accuracy"), "nll": metrics.get("nll"),
+                    "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
         "base": metrics.get("base"),
         "parameters": metrics["parameters"],
         "compression": metrics["compression"],
@@ -148,16 +152,31 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
 
 
 def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
-    """The real data of the model's dataset, in its input format: ``(x, y, groups)`` (FSDD: log-mel
-    features, digits and speaker names; ``speakers`` keeps only those), read from ``data_dir`` (default
-    ``HTKERAS_DATA`` or ``../shared/data``; ``verbose=1``: a progress bar)."""
-    from .datasets import load_fsdd_features
+    """The real data of the model's dataset in its input format, ``(x, y, groups)``, read from ``data_dir``
+    (default ``HTKERAS_DATA`` or ``../shared/data``): FSDD: every recording (or those of ``speakers``) with
+    the speaker names as groups (``verbose=1``: a progress bar); Fashion-MNIST and UEA sets: the published
+    test split, groups ``None``."""
+    from .datasets import fashion_mnist, load_fsdd_features, load_uea
 
-    dataset = _read(resolve(handle), "config.json")["dataset"]
-    if dataset["name"] != "fsdd":
-        raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
-    return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
-                              verbose=verbose)
+    config = _read(resolve(handle), "config.json")
+    dataset = config["dataset"]
+    if dataset["name"] == "fsdd":
+        return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
+                                  verbose=verbose)
+    if dataset["name"] == "fashion_mnist":
+        images, labels = fashion_mnist.load_fashion_mnist("test", data_dir)
+        return fashion_mnist.image_sequences(images, dataset.get("sequence", "rows")), labels, None
+    if dataset["name"] == "uea":
+        x, labels, _ = load_uea(dataset["set"], "test", data_dir)
+        return _standardized(config, x), labels, None
+    raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
+
+
+def _standardized(config: dict, x) -> np.ndarray:
+    from .datasets.uea import pad_series, standardize
+
+    x = x if isinstance(x, np.ndarray) and x.ndim == 3 else pad_series([np.asarray(s, np.float32) for s in x])
+    return standardize(x, config["preprocessing"])
 
 
 def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -167,19 +186,31 @@ def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
     return np.interp(np.arange(count) * rate / target, np.arange(len(waveform)), waveform).astype(np.float32)
 
 
-def preprocess(handle, waveforms, sample_rate: int = 8000) -> np.ndarray:
-    """The model input batch ``(N, frames, mels)`` for a list of float waveforms in [-1, 1] (resampled
-    linearly to 8 kHz when ``sample_rate`` differs)."""
-    folder = resolve(handle)
-    dataset = _read(folder, "config.json")["dataset"]
+def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
+    """The model input batch for raw ``inputs``, by the model's dataset:
+
+    * FSDD: a list of float waveforms in [-1, 1] (resampled linearly to 8 kHz when ``sample_rate``
+      differs) -> log-mel frames ``(N, frames, mels)``;
+    * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
+    * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end and
+      standardized with the training statistics in config.json.
+    """
+    config = _read(resolve(handle), "config.json")
+    dataset = config["dataset"]
+    if dataset["name"] == "fashion_mnist":
+        from .datasets.fashion_mnist import image_sequences
+
+        return image_sequences(inputs, dataset.get("sequence", "rows"))
+    if dataset["name"] == "uea":
+        return _standardized(config, inputs)
     if dataset["name"] != "fsdd":
-        raise ValueError(f"No audio preprocessing for a model trained on {dataset['name']!r}.")
-    if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:
-        waveforms = [waveforms]
+        raise ValueError(f"No preprocessing for a model trained on {dataset['name']!r}.")
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 1:
+        inputs = [inputs]
     batch = [
         log_mel_frames(_resample(np.asarray(w, np.float32), int(sample_rate), 8000), 8000,
                        num_mels=dataset["num_mels"], num_frames=dataset["num_frames"])
-        for w in waveforms
+        for w in inputs
     ]
     return np.stack(batch).astype(np.float32)
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from htkeras.datasets import load_fsdd_features, load_poly_music, load_uea, load_video_dataset, next_step_batch
+from htkeras.datasets import (image_sequences, load_fashion_mnist, load_fsdd_features, load_poly_music, load_uea,
+                              load_video_dataset, next_step_batch, standardization, standardize)
 from htkeras.datasets.fashion_mnist import LABELS as FASHION_LABELS
-from htkeras.datasets.fashion_mnist import image_sequences, load_fashion_mnist
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
 from htkeras.lookup import lookup
 
@@ -17,7 +17,8 @@ from htkeras.lookup import lookup
 class Dataset:
     """Features ``x``, integer labels ``y``, the group of each example (speaker, ...) for grouped
     cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, and
-    a published test split ``(x, y)`` when the dataset has one (only measured, never used to choose)."""
+    a published test split ``(x, y)`` when the dataset has one (only measured, never used to choose), and
+    the fitted preprocessing that zoo models keep in config.json (``None``: none fitted)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -25,6 +26,7 @@ class Dataset:
     labels: tuple
     description: dict
     test: tuple | None = None
+    preprocessing: dict | None = None
 
 
 def fsdd(options: dict, data_dir=None) -> Dataset:
@@ -79,23 +81,16 @@ def uea(options: dict, data_dir=None) -> Dataset:
     at the end (masked); each dimension standardized with the training split's mean and deviation."""
     name = options["set"]
     (x, y, labels), (x_test, y_test, _) = (load_uea(name, split, data_dir) for split in ("train", "test"))
-    steps = x[np.abs(x).sum(axis=-1) > 0]  # the frames that are not padding
-    mean, std = steps.mean(axis=0), steps.std(axis=0) + 1e-6
+    statistics = standardization(x)
     description = {
         "name": f"{name} (UEA multivariate time-series classification archive)",
         "examples": len(y),
         "test_examples": len(y_test),
         "features": f"up to {x.shape[1]} steps of {x.shape[2]} values, standardized per dimension (training split "
-        "statistics), zero-padded at the end",
+        "statistics, kept in config.json), zero-padded at the end",
     }
-    return Dataset(_standardize(x, mean, std), y, None, labels, description,
-                   test=(_standardize(x_test, mean, std), y_test))
-
-
-def _standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` on every frame but the all-zero padding, which stays zero."""
-    padding = np.abs(x).sum(axis=-1, keepdims=True) == 0
-    return np.where(padding, 0.0, (x - mean) / std).astype(np.float32)
+    return Dataset(standardize(x, statistics), y, None, labels, description,
+                   test=(standardize(x_test, statistics), y_test), preprocessing=statistics)
 
 
 @dataclass

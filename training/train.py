@@ -253,7 +253,8 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
         test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])
         split["test"] = f"{len(data.test[1])} examples (the published test split, measured only)"
     atomic_write(out / "model.weights.h5", model.save_weights)
-    write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels)})
+    write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels),
+                                     **({"preprocessing": data.preprocessing} if data.preprocessing else {})})
     metrics = {
         "name": config["name"],
         "task": config.get("task"),

@@ -81,12 +81,33 @@ def load_uea(name: str, split: str, data_dir=None) -> tuple:
     series zero-padded at the end to the longest one ``T`` (a Masking(0) layer skips the padding), ``y`` the
     class indices in the order the file declares."""
     series, labels, classes = read_ts(find_uea_file(name, split, data_dir))
-    steps = max(len(s) for s in series)
-    x = np.zeros((len(series), steps, series[0].shape[1]), np.float32)
-    for i, s in enumerate(series):
-        x[i, : len(s)] = s
+    x = pad_series(series)
     index = {c: k for k, c in enumerate(classes)}
     unknown = sorted(set(labels) - set(index))
     if unknown:
         raise ValueError(f"{name} {split}: labels {unknown} are not among the declared classes {classes}.")
     return x, np.array([index[label] for label in labels]), tuple(classes)
+
+
+def standardization(x: np.ndarray) -> dict:
+    """Per-dimension ``{"mean": [...], "std": [...]}`` over the frames of ``x`` ``(N, T, D)`` that are not
+    zero padding (JSON-safe: zoo models keep it in their config.json)."""
+    frames = x[np.abs(x).sum(axis=-1) > 0]
+    return {"mean": frames.mean(axis=0).tolist(), "std": (frames.std(axis=0) + 1e-6).tolist()}
+
+
+def standardize(x: np.ndarray, statistics: dict) -> np.ndarray:
+    """``(x - mean) / std`` (``standardization``) on every frame but the zero padding, which stays zero."""
+    x = np.asarray(x, np.float32)
+    padding = np.abs(x).sum(axis=-1, keepdims=True) == 0
+    scaled = (x - np.float32(statistics["mean"])) / np.float32(statistics["std"])
+    return np.where(padding, 0.0, scaled).astype(np.float32)
+
+
+def pad_series(series: list) -> np.ndarray:
+    """A list of ``(T_i, D)`` series as one ``(N, max T_i, D)`` float32 array, zero-padded at the end."""
+    steps = max(len(s) for s in series)
+    x = np.zeros((len(series), steps, np.shape(series[0])[1]), np.float32)
+    for i, s in enumerate(series):
+        x[i, : len(s)] = s
+    return x
