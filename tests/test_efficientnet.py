@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import htkeras
-from htkeras.backbones import (decode_predictions, efficientnet_lite0, imagenet_classes, preprocess_images,
+from htkeras.backbones import (clip_features, decode_predictions, efficientnet_lite0, imagenet_classes, preprocess_images,
                                read_legacy_torch_checkpoint)
 from htkeras.backbones.efficientnet_lite import CACHED_WEIGHTS
 from htkeras.backbones.torch_checkpoint import MAGIC_NUMBER, PROTOCOL_VERSION
@@ -84,6 +84,16 @@ def test_per_frame_features_in_front_of_an_ht_lstm():
     model.fit(x, np.arange(4) % 5, epochs=1, verbose=0)
     assert model.predict(x, verbose=0).shape == (4, 5)
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, cnn.weights))  # frozen, BN statistics too
+
+
+def test_clip_features_per_frame():
+    cnn = efficientnet_lite0(weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3))
+    clips = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32, 3), dtype=np.uint8)
+    features = clip_features(clips, model=cnn)
+    assert features.shape == (2, 3, 1280) and features.dtype == np.float32
+    np.testing.assert_allclose(features[1, 2], cnn.predict(preprocess_images(clips[1, 2:3]), verbose=0)[0], atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(N, T, H, W, 3\)"):
+        clip_features(clips[0], model=cnn)
 
 
 def test_imagenet_classes_and_errors(tmp_path):

@@ -112,6 +112,14 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     for name, params, accuracy in [("fsdd-lstm", 27530, 0.7123), ("fsdd-fdht-lstm", 1740, 0.6511)]:
         (zoo / name).mkdir(parents=True)
         (zoo / name / "metrics.json").write_text(json.dumps(metrics(name, params, accuracy)))
+        (zoo / name / "config.json").write_text(json.dumps({"dataset": {"name": "fsdd"}}))
+    tested = {**metrics("fashion-fdht-lstm", 2708, 0), "cross_validation": None, "test_accuracy": 0.87654,
+              "validation_accuracy": 0.88, "best_epoch": 2,
+              "data": {"name": "Fashion-MNIST", "examples": 60000, "test_examples": 10000, "features": "rows"},
+              "split": {"train": "54000 examples", "validation": "6000", "chosen by": "validation loss"}}
+    (zoo / "fashion-fdht-lstm").mkdir()
+    (zoo / "fashion-fdht-lstm" / "metrics.json").write_text(json.dumps(tested))
+    (zoo / "fashion-fdht-lstm" / "config.json").write_text(json.dumps({"dataset": {"name": "fashion_mnist"}}))
     make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md")])
     text = (tmp_path / "MODEL_CARDS.md").read_text()
     assert "| 27,530 |" in text and "71.2 ± 2.0" in text and "65.1 ± 2.0" in text
@@ -119,6 +127,9 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     assert "met: at most 10,000 parameters" in text
     card = (zoo / "fsdd-fdht-lstm" / "README.md").read_text()
     assert "65.1 ± 2.0% at 3 epochs" in card and "**not met**: at least 90% on unseen speakers" in card
+    assert "## Fashion-MNIST" in text and "| 87.65 | 88.00 | 3 (2) |" in text
+    card = (zoo / "fashion-fdht-lstm" / "README.md").read_text()
+    assert "**Test accuracy 87.65%**" in card and "pipeline_tag: image-classification" in card
     assert (zoo / "accuracy_vs_parameters.png").stat().st_size > 0
 
 
@@ -165,6 +176,24 @@ def test_published_next_step_models_measure_their_nll(name):
         zoo.load(name, num_classes=3)
 
 
+@pytest.mark.parametrize("name", _zoo_models("fashion_mnist") + _zoo_models("uea"))
+def test_published_test_split_models_measure_their_accuracy(name):
+    """Each Fashion-MNIST / UEA zoo model loads in one line, reads its dataset's published test split with
+    ``zoo.load_data`` and measures the test accuracy its metrics and card report."""
+    from htkeras import zoo
+    from htkeras.datasets.fashion_mnist import DEBIAN_FOLDER
+
+    config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
+    if config["dataset"]["name"] == "fashion_mnist" and not DEBIAN_FOLDER.is_dir():
+        data_or_skip("fashion-mnist")
+    model = zoo.load(name)
+    x, y, groups = zoo.load_data(name)
+    assert groups is None and len(y) == metrics["data"]["test_examples"] and model.count_params() == metrics["parameters"]
+    accuracy = float((model.predict(x, batch_size=500, verbose=0).argmax(axis=1) == y).mean())
+    assert abs(accuracy - metrics["test_accuracy"]) < 1e-3
+    assert f"**Test accuracy {100 * metrics['test_accuracy']:.2f}%**" in (ROOT / "zoo" / name / "README.md").read_text()
+
+
 def test_next_step_training_on_real_music(tmp_path):
     """JSB Chorales, a tiny FDHT-GRU: the final files and the NLL of every split; --cv is refused."""
     data_or_skip("poly_music")
@@ -181,3 +210,23 @@ def test_next_step_training_on_real_music(tmp_path):
     assert 1 <= metrics["best_epoch"] <= metrics["epochs"] <= 3 and metrics["parameters"] < 1000
     assert {p.name for p in out.iterdir()} == {"config.json", "model.weights.h5", "metrics.json", "curves.png"}
     assert train(config, "--out", out, "--cv").returncode == 2  # fixed splits: no grouped CV
+
+
+def test_published_test_split_training_on_real_data(tmp_path):
+    """A UEA set (JapaneseVowels, bundled in aeon): early stopping on a validation part of the training split,
+    the best epoch's weights kept, the published test split measured once; --cv refused (no groups)."""
+    config = tmp_path / "jv.json"
+    config.write_text(json.dumps({
+        "name": "jv-tiny", "task": "test", "dataset": {"name": "uea", "set": "JapaneseVowels"},
+        "model": {"kind": "fdht", "cell": "lstm", "units": 8, "ranks": 2},
+        "training": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01, "validation": {"fraction": 0.2},
+                     "patience": 2, "seed": 0}}))
+    out = tmp_path / "run"
+    result = train(config, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics, saved = read_json(out / "metrics.json"), read_json(out / "config.json")
+    assert 0 < metrics["test_accuracy"] <= 1 and metrics["data"]["test_examples"] == 370
+    assert "published test split" in metrics["split"]["test"] and 1 <= metrics["best_epoch"] <= 3
+    assert len(saved["preprocessing"]["mean"]) == 12 and saved["labels"] == [str(k) for k in range(1, 10)]
+    result = train(config, "--out", tmp_path / "cv", "--cv")
+    assert result.returncode == 2 and "no groups" in result.stderr

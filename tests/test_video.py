@@ -1,5 +1,6 @@
 """Video folders: two real UCF11 clips (../shared/data/ucf11_sample) decoded by FFmpeg, sampled to the
-papers' 6 frames of 160 x 120 x 3, and fed per frame (57,600 inputs) to an HT-LSTM for one fit step."""
+papers' 6 frames of 160 x 120 x 3, and fed per frame (57,600 inputs, or the 1,280 features of a frozen
+EfficientNet-Lite0) to an HT-LSTM."""
 
 import os
 
@@ -63,18 +64,20 @@ def test_training_command_for_video_configs(sample, tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    for name in ("ucf11_ht_lstm", "ucf11_fdht_lstm"):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HTKERAS_CACHE": str(tmp_path / "cache")}
+    # the pixel FDHT-LSTM, and the CNN + HT-LSTM (frozen ImageNet EfficientNet-Lite0 per frame, 1,280 features)
+    for name, features in (("ucf11_ht_lstm", None), ("ucf11_fdht_lstm", 57600), ("ucf11_cnn_ht_lstm", 1280)):
         config = json.loads((root / "training" / "configs" / f"{name}.json").read_text())
         assert config["dataset"]["layout"] == "ucf11" and config["dataset"]["num_frames"] == 6
-        if name == "ucf11_fdht_lstm":
-            config["dataset"]["folder"] = "ucf11_sample"
-            config["training"].update({"epochs": 1, "batch_size": 2})
-            path = tmp_path / "config.json"
-            path.write_text(json.dumps(config))
-            result = subprocess.run([sys.executable, "-m", "training.train", str(path), "--out", str(tmp_path / "run"),
-                                     "--quiet"], cwd=root, capture_output=True, text=True, timeout=600, check=False,
-                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-            assert result.returncode == 0, result.stderr[-3000:]
-            metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-            assert metrics["data"]["examples"] == 2 and metrics["parameters"] < 10_000
-            assert htkeras.zoo.load(tmp_path / "run").predict(np.zeros((1, 6, 57600), "float32"), verbose=0).shape == (1, 1)
+        if features is None:
+            continue
+        config["dataset"]["folder"] = "ucf11_sample"
+        config["training"].update({"epochs": 1, "batch_size": 2})
+        path, out = tmp_path / f"{name}.json", tmp_path / name
+        path.write_text(json.dumps(config))
+        result = subprocess.run([sys.executable, "-m", "training.train", str(path), "--out", str(out), "--quiet"],
+                                cwd=root, capture_output=True, text=True, timeout=600, check=False, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["data"]["examples"] == 2 and metrics["parameters"] < (10_000 if features == 57600 else 300_000)
+        assert htkeras.zoo.load(out).predict(np.zeros((1, 6, features), "float32"), verbose=0).shape == (1, 1)

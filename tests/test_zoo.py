@@ -12,8 +12,10 @@ from htkeras.datasets.fsdd import SAMPLE_RATE
 
 from .test_fsdd_training import _fsdd_or_skip
 
-CLASSIFIERS = ["fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
-NAMES = CLASSIFIERS + ["jsb-fdht-gru", "jsb-gru", "jsb-ht-gru", "jsb-tt-gru"]  # next-step: tests/test_training_cli.py
+CLASSIFIERS = ["fsdd-cnn-ht-lstm", "fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
+TESTED = ["fashion-fdht-lstm", "fashion-ht-lstm", "fashion-lstm", "jv-fdht-lstm", "jv-ht-lstm", "jv-lstm"]
+NEXT_STEP = ["jsb-fdht-gru", "jsb-gru", "jsb-ht-gru", "jsb-tt-gru"]
+NAMES = sorted(CLASSIFIERS + TESTED + NEXT_STEP)  # test-split and next-step models: tests/test_training_cli.py
 
 
 def test_built_in_models_and_info():
@@ -125,3 +127,19 @@ def test_progress_bar_for_long_loops(capsys):
     assert list(track(range(3))) == [0, 1, 2] and capsys.readouterr().out == ""  # silent unless asked
     assert list(track(range(3), verbose=2, unit="clip")) == [0, 1, 2]
     assert "3/3" in capsys.readouterr().out
+
+
+def test_preprocess_raw_images_and_series_as_load_data_does():
+    """Fashion-MNIST: uint8 images -> row sequences; UEA: raw series of unequal length -> padded and
+    standardized with the training statistics in config.json; both as ``load_data`` gives them."""
+    from htkeras.datasets import load_uea, read_ts
+    from htkeras.datasets.uea import find_uea_file
+
+    series, _, _ = read_ts(find_uea_file("JapaneseVowels", "test"))
+    x, y, _ = zoo.load_data("jv-fdht-lstm")
+    np.testing.assert_allclose(zoo.preprocess("jv-fdht-lstm", series), x, atol=1e-6)
+    assert len(y) == len(load_uea("JapaneseVowels", "test")[1])
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    rows = zoo.preprocess("fashion-fdht-lstm", images)
+    assert rows.shape == (3, 28, 28) and zoo.load("fashion-fdht-lstm").predict(rows, verbose=0).shape == (3, 10)
+    assert zoo.info("fashion-lstm")["labels"][9] == "Ankle boot"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from htkeras.backbones import clip_features
 from htkeras.datasets import (image_sequences, load_fashion_mnist, load_fsdd_features, load_poly_music, load_uea,
                               load_video_dataset, next_step_batch, standardization, standardize)
 from htkeras.datasets.fashion_mnist import LABELS as FASHION_LABELS
@@ -44,18 +45,27 @@ def fsdd(options: dict, data_dir=None) -> Dataset:
 def video(options: dict, data_dir=None) -> Dataset:
     """A video folder dataset (``layout``: ucf11, hmdb51 or youtube_celebrities; ``folder`` under the data
     root, default the layout's name): each frame flattened to ``height * width * 3`` inputs, scaled to
-    about [-1, 1] by (x - 127) / 128; groups are the UCF11 groups (the official leave-one-group-out)."""
-    layout = options["layout"]
+    about [-1, 1] by (x - 127) / 128, or with ``"frontend": "efficientnet_lite0"`` the 1,280 features of the
+    frozen ImageNet EfficientNet-Lite0 per frame (CNN + HT-LSTM); groups are the UCF11 groups (the official
+    leave-one-group-out)."""
+    layout, frontend = options["layout"], options.get("frontend")
     frames = int(options.get("num_frames", 6))
     width, height = int(options.get("width", 160)), int(options.get("height", 120))
     x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height),
                                               verbose=1)
-    x = (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
+    if frontend == "efficientnet_lite0":
+        x = clip_features(x)
+        features = "then the 1,280 average-pooled features of the frozen ImageNet EfficientNet-Lite0 per frame"
+    elif frontend is None:
+        x = (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
+        features = "(x - 127) / 128, flattened per frame"
+    else:
+        raise ValueError(f"Unknown video frontend {frontend!r}; the one available is 'efficientnet_lite0'.")
     description = {
         "name": f"{layout} video clips in {options.get('folder') or layout}",
         "examples": len(y),
         "groups": sorted(set(groups.tolist())),
-        "features": f"{frames} evenly spaced RGB frames of {width} x {height} (FFmpeg scaling), (x - 127) / 128",
+        "features": f"{frames} evenly spaced RGB frames of {width} x {height} (FFmpeg scaling), {features}",
     }
     return Dataset(x, y, groups, tuple(labels), description)
 

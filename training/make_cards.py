@@ -66,25 +66,41 @@ def test_table(metrics: dict) -> str:
                             ("epochs (best)", lambda m: f"{m['epochs']} ({m['best_epoch']})")])
 
 
-def test_split_card(name: str, m: dict) -> str:
-    hw, data = m["hardware"], m["data"]
-    lines = [
+def _card_head(name: str, m: dict, data_line: str) -> list:
+    """The lines every card starts with: the Hub metadata header (the card is also the Hugging Face Hub
+    card that ``htkeras.zoo.push`` uploads), the title, the task and data, and the parameter count."""
+    return [
         *hub_metadata(dataset=m["dataset"]),
         f"# {name}",
         "",
-        f"Task: {m.get('task')}. Data: {data['name']}, its published split: {data['examples']:,} training and "
-        f"{data['test_examples']:,} test examples; {data['features']}.",
+        f"Task: {m.get('task')}. Data: {data_line}.",
         "",
         f"- Parameters: {m['parameters']:,} ({m['compression']:.1f}× fewer than the same model with dense gate "
         f"matrices, {m['dense_parameters']:,}).",
+    ]
+
+
+def _trained_on(m: dict) -> str:
+    hw = m["hardware"]
+    return f"{m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} backend, Keras {hw['keras']})"
+
+
+def _produced_by(name: str, m: dict, how: str = "") -> str:
+    return (f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json`{how} at commit "
+            f"`{m['commit']}` on {m['created']}.")
+
+
+def test_split_card(name: str, m: dict) -> str:
+    data = m["data"]
+    lines = [
+        *_card_head(name, m, f"{data['name']}, its published split: {data['examples']:,} training and "
+                    f"{data['test_examples']:,} test examples; {data['features']}"),
         f"- **Test accuracy {_percent(m['test_accuracy'])}%** on the published test split, measured once after "
         "training (never used to choose anything).",
         f"- Trained on {m['split']['train']}; {m['split']['validation']} held out for early stopping; "
         f"{m['split']['chosen by']}, validation accuracy {_percent(m['validation_accuracy'])}%. {m['epochs']} epochs "
-        f"in {m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} backend, Keras "
-        f"{hw['keras']}).",
-        f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` at commit `{m['commit']}` on "
-        f"{m['created']}.",
+        f"in {_trained_on(m)}.",
+        _produced_by(name, m),
         "",
         "![training curves](curves.png)",
         "",
@@ -96,23 +112,16 @@ def test_split_card(name: str, m: dict) -> str:
 
 
 def next_step_card(name: str, m: dict) -> str:
-    nll, hw = m["nll"], m["hardware"]
+    nll = m["nll"]
     lines = [
-        *hub_metadata(dataset="poly_music"),
-        f"# {name}",
-        "",
-        f"Task: {m.get('task')}. Data: {m['data']['name']}, its published split: "
-        + "; ".join(f"{k} {v}" for k, v in m["data"]["split"].items()) + f". {m['data']['features']}.",
-        "",
-        f"- Parameters: {m['parameters']:,} ({m['compression']:.1f}× fewer than the same model with dense gate "
-        f"matrices, {m['dense_parameters']:,}).",
+        *_card_head(name, m, f"{m['data']['name']}, its published split: "
+                    + "; ".join(f"{k} {v}" for k, v in m["data"]["split"].items()) + f". {m['data']['features']}"),
         f"- Frame-level negative log-likelihood ({m['nll_unit']}): train {nll['train']:.3f}, valid {nll['valid']:.3f}, "
         f"**test {nll['test']:.3f}**. {literature_line({name: m})}",
         f"- Weights of epoch {m['best_epoch']} of {m['epochs']} (lowest validation loss; the test split was never used "
-        f"to choose{'; still improving at the epoch cap' if m['best_epoch'] == m['epochs'] else ''}), trained in {m['train_seconds']:.0f} s ({hw['cpu']}, {hw['cpu_cores']} cores, {hw['backend']} "
-        f"backend, Keras {hw['keras']}).",
-        f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` at commit "
-        f"`{m['commit']}` on {m['created']}.",
+        f"to choose{'; still improving at the epoch cap' if m['best_epoch'] == m['epochs'] else ''}), trained in "
+        f"{_trained_on(m)}.",
+        _produced_by(name, m),
         "",
         "![training curves](curves.png)",
         "",
@@ -167,17 +176,9 @@ def card(name: str, metrics: dict) -> str:
         return next_step_card(name, m)
     if has_test_split(m):
         return test_split_card(name, m)
-    cv = m.get("cross_validation")
-    lines = [
-        *hub_metadata(),  # the card is also the Hugging Face Hub card (htkeras.zoo.push uploads it)
-        f"# {name}",
-        "",
-        f"Task: {m.get('task')}. Data: {m['data']['name']}; {m['data']['examples']:,} recordings of "
-        f"{len(m['data']['speakers'])} speakers ({', '.join(m['data']['speakers'])}); {m['data']['features']}.",
-        "",
-        f"- Parameters: {m['parameters']:,} ({m['compression']:.1f}× fewer than the same model with dense "
-        f"gate matrices, {m['dense_parameters']:,}).",
-    ]
+    cv, data = m.get("cross_validation"), m["data"]
+    lines = _card_head(name, m, f"{data['name']}; {data['examples']:,} recordings of {len(data['speakers'])} speakers "
+                       f"({', '.join(data['speakers'])}); {data['features']}")
     if cv:
         folds = ", ".join(f"{g} {100 * a:.1f}%" for g, a in cv["fold_accuracy"].items())
         lines.append(
@@ -186,11 +187,9 @@ def card(name: str, metrics: dict) -> str:
             f"folds). Per fold: {folds}."
         )
     lines += [
-        f"- Final weights: trained on {m['split']['train']} for {m['epochs']} epochs in {m['train_seconds']:.0f} s "
-        f"({m['hardware']['cpu']}, {m['hardware']['cpu_cores']} cores, {m['hardware']['backend']} backend, "
-        f"Keras {m['hardware']['keras']}); final training accuracy {100 * m['train_accuracy']:.1f}%.",
-        f"- Produced by `python -m training.train training/configs/{name.replace('-', '_')}.json` (with `--cv` first) "
-        f"at commit `{m['commit']}` on {m['created']}.",
+        f"- Final weights: trained on {m['split']['train']} for {m['epochs']} epochs in {_trained_on(m)}; final "
+        f"training accuracy {100 * m['train_accuracy']:.1f}%.",
+        _produced_by(name, m, " (with `--cv` first)"),
         "- No test set of ours is reported: the sixth FSDD speaker is held out elsewhere to test these weights.",
         "",
         *(["## Target", "", *target_lines(metrics), ""] if name == TARGET["model"] else []),
@@ -285,7 +284,8 @@ def main(argv=None):
             "weights were trained here and none are published**. With the data in `<data root>/ucf11/<action>/<group>/"
             "<clip>.mpg` and `pip install \".[video]\"`, the exact commands are `python -m training.train "
             "training/configs/ucf11_ht_lstm.json --cv` (leave-one-group-out over the 25 groups), then the same without "
-            "`--cv` (likewise `ucf11_fdht_lstm.json`); HMDB51 and YouTube Celebrities folders load with the layouts "
+            "`--cv` (likewise `ucf11_fdht_lstm.json`, and `ucf11_cnn_ht_lstm.json`: frozen ImageNet EfficientNet-Lite0 "
+            "features per 224×224 frame into an HT-LSTM, `pip install \".[video,cnn]\"`); HMDB51 and YouTube Celebrities folders load with the layouts "
             "`hmdb51` and `youtube_celebrities` of `htkeras.datasets.load_video_dataset`. The pipeline is tested end to "
             "end on two real UCF11 clips.",
             "",

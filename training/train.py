@@ -10,7 +10,9 @@ Without ``--cv``: the final model, trained on every example (with ``"epochs": "c
 chosen by a previous ``--cv`` run in the same DIR). Optional early stopping on a stratified validation
 fraction (``"validation": {"fraction": 0.1}, "patience": 5``). Writes ``config.json``,
 ``model.weights.h5``, ``metrics.json`` (accuracy, parameters, compression, time, hardware, git commit,
-data and split) and ``curves.png``.
+data and split) and ``curves.png``. With a validation fraction, the weights of the epoch with the lowest
+validation loss are kept. A dataset with a published test split (Fashion-MNIST, UEA sets) is measured on
+it once, at the end (``test_accuracy``); it has no groups, so ``--cv`` is refused.
 
 Checkpoints: after every epoch the whole model (with its optimizer state) and the run state are written to
 ``DIR/checkpoint/`` through a temporary file and a rename, so a kill never leaves a broken checkpoint;
@@ -244,7 +246,7 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     spec = model_spec(config, data)
     model = compiled_model(spec, float(training["learning_rate"]))
     model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose)
-    history = state["history"]
+    history, best_epoch = state["history"], state.get("best_epoch")
     if validation is not None:
         model.load_weights(out / "checkpoint" / BEST_WEIGHTS)
         split["chosen by"] = f"validation loss (the weights of epoch {state['best_epoch']} kept)"
@@ -264,10 +266,9 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
             key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
         },
         "epochs": len(history.get("loss", [])),
-        "best_epoch": state.get("best_epoch"),
+        "best_epoch": best_epoch,
         "train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
-        "validation_accuracy": history["val_accuracy"][state.get("best_epoch", len(history["val_accuracy"])) - 1]
-        if history.get("val_accuracy") else None,
+        "validation_accuracy": history["val_accuracy"][best_epoch - 1] if best_epoch else None,
         "test_accuracy": test_accuracy,
         **run_facts(model, state),
     }

@@ -117,6 +117,20 @@ def efficientnet_lite0(weights="imagenet", include_top: bool = True, pooling: st
     return model
 
 
+def clip_features(clips, model: keras.Model | None = None, batch_size: int = 64) -> np.ndarray:
+    """Per-frame CNN features of video clips: uint8 RGB ``(N, T, H, W, 3)`` -> float32 ``(N, T, F)``, each
+    frame through ``model`` (default: the frozen ImageNet EfficientNet-Lite0 feature extractor, F = 1,280;
+    frames of 224 x 224 match its training), after ``preprocess_images``."""
+    clips = np.asarray(clips)
+    if clips.ndim != 5 or clips.shape[-1] != 3:
+        raise ValueError(f"Expected clips of shape (N, T, H, W, 3), got {clips.shape}.")
+    if model is None:
+        model = efficientnet_lite0(include_top=False, pooling="avg", input_shape=clips.shape[2:])
+    frames = preprocess_images(clips.reshape(-1, *clips.shape[2:]))
+    features = model.predict(frames, batch_size=batch_size, verbose=0)
+    return features.reshape(*clips.shape[:2], -1).astype(np.float32)
+
+
 def cache_dir() -> Path:
     """Where converted weights are kept: ``$HTKERAS_CACHE`` or ``~/.cache/htkeras``."""
     return Path(os.environ.get("HTKERAS_CACHE") or Path.home() / ".cache" / "htkeras")
