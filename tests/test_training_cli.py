@@ -198,9 +198,10 @@ def test_next_step_training_on_real_music(tmp_path):
     """JSB Chorales, a tiny FDHT-GRU: the final files and the NLL of every split; --cv is refused."""
     data_or_skip("poly_music")
     config = tmp_path / "jsb.json"
-    write = {"name": "jsb-tiny", "task": "test", "dataset": {"name": "poly_music", "set": "JSB_Chorales", "max_steps": 16},
+    write = {"name": "jsb-tiny", "task": "test", "dataset": {"name": "poly_music", "set": "JSB_Chorales", "max_steps": 48},
              "model": {"kind": "fdht", "cell": "gru", "units": 8, "ranks": 2},
-             "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01, "patience": 2, "seed": 0}}
+             "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01, "patience": 2, "seed": 0,
+                          "length_buckets": True}}
     config.write_text(json.dumps(write))
     out = tmp_path / "run"
     result = train(config, "--out", out)
@@ -230,3 +231,36 @@ def test_published_test_split_training_on_real_data(tmp_path):
     assert len(saved["preprocessing"]["mean"]) == 12 and saved["labels"] == [str(k) for k in range(1, 10)]
     result = train(config, "--out", tmp_path / "cv", "--cv")
     assert result.returncode == 2 and "no groups" in result.stderr
+
+
+def test_length_buckets_cover_every_sequence_once_and_keep_the_nll():
+    """Next-step batches of similar length: every sequence once per epoch, each batch cut no shorter than its
+    longest sequence, two different lengths first (a variable time axis for Keras), new batches every
+    epoch; the NLL computed over the buckets equals the NLL over the whole padded split."""
+    import keras
+    import numpy as np
+
+    from htkeras.datasets import frame_nll, next_step_batch
+    from htkeras.models import build_model
+    from training.data import LengthBuckets
+    from training.train import split_nll
+
+    rng = np.random.default_rng(0)
+    rolls = [(rng.random((n, 88)) < 0.1).astype("float32") for n in rng.integers(5, 120, 37)]
+    x, y, mask = next_step_batch(rolls)
+    buckets = LengthBuckets(x, y, mask, batch_size=8, shuffle=True, seed=1, multiple=16)
+    first = [sorted(map(tuple, (b.tolist() for b in buckets.batches)))]
+    seen = []
+    for k in range(len(buckets)):
+        bx, by, bm = buckets[k]
+        assert bx.shape[1] % 16 == 0 or bx.shape[1] == x.shape[1]
+        assert bm.sum() == mask[np.sort(buckets.batches[k])].sum()  # no real frame cut off
+        seen += buckets.batches[k].tolist()
+    assert sorted(seen) == list(range(37)) and buckets[0][0].shape[1] != buckets[1][0].shape[1]
+    buckets.on_epoch_end()
+    assert sorted(map(tuple, (b.tolist() for b in buckets.batches))) != first[0]
+    keras.utils.set_random_seed(0)
+    model = build_model({"kind": "fdht", "cell": "gru", "units": 8, "ranks": 2, "head": "next_step",
+                         "input_shape": [None, 88], "num_outputs": 88})
+    whole = frame_nll(model.predict(x, verbose=0), y, mask)
+    assert abs(split_nll(model, (x, y, mask), batch_size=8) - whole) < 1e-4

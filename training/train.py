@@ -30,6 +30,8 @@ The config (JSON)::
 Next-step prediction (``"dataset": {"name": "poly_music", "set": "JSB_Chorales"}``): the published
 train/valid/test split; up to ``epochs`` epochs with early stopping on the validation loss (``patience``),
 the best validation epoch's weights kept, and the frame-level NLL of every split in ``metrics.json``.
+``"length_buckets": true`` in ``training``: batches of sequences of similar length, each cut to its
+longest (``LengthBuckets``), for sets of long and unequal sequences such as Nottingham.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import htkeras  # noqa: E402
 from htkeras.datasets import frame_nll  # noqa: E402
 from htkeras.models import build_model  # noqa: E402
 
-from .data import NextStepData, load_dataset  # noqa: E402
+from .data import LengthBuckets, NextStepData, load_dataset  # noqa: E402
 from .run_io import atomic_write, git_commit, hardware, read_json, write_json  # noqa: E402
 
 BEST_WEIGHTS = "best.weights.h5"
@@ -129,8 +131,9 @@ def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, vali
         es = ResumableEarlyStopping(int(training["patience"]), state.get("early_stopping"))
     callbacks = ([es] if es is not None else []) + [Checkpoint(folder, state, es)]  # the counters first
     if state["epochs_done"] < epochs:
+        batch_size = None if y is None else int(training["batch_size"])  # y None: x is a dataset of batches
         model.fit(
-            x, y, batch_size=int(training["batch_size"]), epochs=epochs, initial_epoch=state["epochs_done"],
+            x, y, batch_size=batch_size, epochs=epochs, initial_epoch=state["epochs_done"],
             validation_data=validation, callbacks=callbacks, verbose=verbose, sample_weight=sample_weight,
         )
     return model, state
@@ -280,6 +283,16 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     return metrics
 
 
+def split_nll(model, split: tuple, batch_size: int = 64) -> float:
+    """The frame-level NLL of ``split`` ``(x, y, mask)``, predicted in length buckets (the model is causal:
+    cutting the padding at the end changes no prediction)."""
+    total = count = 0.0
+    for x, y, mask in LengthBuckets(*split, batch_size, multiple=256):  # few distinct lengths: few traces
+        total += frame_nll(model.predict_on_batch(x), y, mask) * mask.sum()
+        count += mask.sum()
+    return float(total / count)
+
+
 def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose: int) -> dict:
     """A next-step model on fixed train/valid/test splits: early stopping on the validation loss, the
     weights of the best validation epoch kept; the frame-level NLL of every split measured at the end (the
@@ -288,13 +301,17 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
     keras.utils.set_random_seed(int(training["seed"]))
     spec = model_spec(config, data)
     model = compiled_model(spec, float(training["learning_rate"]))
-    x, y, mask = data.splits["train"]
-    folder = out / "checkpoint"
-    model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training, data.splits["valid"],
-                                        resume, verbose, sample_weight=mask)
+    batch_size, seed, folder = int(training["batch_size"]), int(training["seed"]), out / "checkpoint"
+    if training.get("length_buckets"):
+        train = LengthBuckets(*data.splits["train"], batch_size, shuffle=True, seed=seed)
+        model, state = fit_with_checkpoints(model, train, None, int(training["epochs"]), folder, training,
+                                            LengthBuckets(*data.splits["valid"], batch_size), resume, verbose)
+    else:
+        x, y, mask = data.splits["train"]
+        model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training,
+                                            data.splits["valid"], resume, verbose, sample_weight=mask)
     model.load_weights(folder / BEST_WEIGHTS)
-    nll = {name: frame_nll(model.predict(sx, batch_size=64, verbose=0), sy, sm)
-           for name, (sx, sy, sm) in data.splits.items()}
+    nll = {name: split_nll(model, split) for name, split in data.splits.items()}
     atomic_write(out / "model.weights.h5", model.save_weights)
     write_json(out / "config.json", {**config, "model_spec": spec})
     metrics = {
