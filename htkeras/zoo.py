@@ -172,11 +172,10 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     raise ValueError(f"No loader for a model trained on {dataset['name']!r}; pass the data yourself.")
 
 
-def _standardized(config: dict, x) -> np.ndarray:
+def _standardized(config: dict, series) -> np.ndarray:
     from .datasets.uea import pad_series, standardize
 
-    x = x if isinstance(x, np.ndarray) and x.ndim == 3 else pad_series([np.asarray(s, np.float32) for s in x])
-    return standardize(x, config["preprocessing"])
+    return standardize(pad_series(series, config["model_spec"]["input_shape"][0]), config["preprocessing"])
 
 
 def _resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -192,8 +191,8 @@ def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
     * FSDD: a list of float waveforms in [-1, 1] (resampled linearly to 8 kHz when ``sample_rate``
       differs) -> log-mel frames ``(N, frames, mels)``;
     * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
-    * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end and
-      standardized with the training statistics in config.json.
+    * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
+      model's input length and standardized with the training statistics in config.json.
     """
     config = _read(resolve(handle), "config.json")
     dataset = config["dataset"]

@@ -4,7 +4,7 @@ hand-written file with unequal lengths and missing values, and the errors."""
 import numpy as np
 import pytest
 
-from htkeras.datasets import load_uea, read_ts
+from htkeras.datasets import load_uea, pad_series, read_ts
 
 TS = """# a comment
 @problemName Tiny
@@ -51,3 +51,12 @@ def test_errors_name_the_fix(tmp_path):
     bad.write_text(TS.replace("@classLabel true up down", "@classLabel false"))
     with pytest.raises(ValueError, match="not a classification set"):
         read_ts(bad)
+
+
+def test_pad_series_to_a_model_length():
+    series = [np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)]
+    x = pad_series(series, 5)
+    assert x.shape == (2, 5, 3) and x[0, 2:].sum() == 0 and x[1, :4].sum() == 12
+    np.testing.assert_array_equal(pad_series(x, 4), x[:, :4])  # zero padding beyond the length is not data
+    with pytest.raises(ValueError, match="4 steps is longer than the 3 steps"):
+        pad_series(series, 3)

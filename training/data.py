@@ -9,7 +9,7 @@ import numpy as np
 
 from htkeras.backbones import clip_features
 from htkeras.datasets import (image_sequences, load_fashion_mnist, load_fsdd_features, load_poly_music, load_uea,
-                              load_video_dataset, next_step_batch, standardization, standardize)
+                              load_video_dataset, next_step_batch, pad_series, standardization, standardize)
 from htkeras.datasets.fashion_mnist import LABELS as FASHION_LABELS
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
 from htkeras.lookup import lookup
@@ -81,7 +81,7 @@ def fashion_mnist(options: dict, data_dir=None) -> Dataset:
         "name": "Fashion-MNIST (Xiao et al., 2017), MIT licence",
         "examples": len(y),
         "test_examples": len(y_test),
-        "features": f"{sequence}-sequential: {steps} steps of {width} pixels, scaled to [-1, 1] by x / 127.5 - 1",
+        "features": f"{sequence[:-1]}-sequential: {steps} steps of {width} pixels, scaled to [-1, 1] by x / 127.5 - 1",
     }
     return Dataset(image_sequences(x, sequence), y, None, FASHION_LABELS, description,
                    test=(image_sequences(x_test, sequence), y_test))
@@ -92,6 +92,8 @@ def uea(options: dict, data_dir=None) -> Dataset:
     at the end (masked); each dimension standardized with the training split's mean and deviation."""
     name = options["set"]
     (x, y, labels), (x_test, y_test, _) = (load_uea(name, split, data_dir) for split in ("train", "test"))
+    steps = max(x.shape[1], x_test.shape[1])  # the model takes the longest series of either split
+    x, x_test = pad_series(x, steps), pad_series(x_test, steps)
     statistics = standardization(x)
     description = {
         "name": f"{name} (UEA multivariate time-series classification archive)",

@@ -104,10 +104,16 @@ def standardize(x: np.ndarray, statistics: dict) -> np.ndarray:
     return np.where(padding, 0.0, scaled).astype(np.float32)
 
 
-def pad_series(series: list) -> np.ndarray:
-    """A list of ``(T_i, D)`` series as one ``(N, max T_i, D)`` float32 array, zero-padded at the end."""
-    steps = max(len(s) for s in series)
-    x = np.zeros((len(series), steps, np.shape(series[0])[1]), np.float32)
-    for i, s in enumerate(series):
-        x[i, : len(s)] = s
+def pad_series(series, steps: int | None = None) -> np.ndarray:
+    """``(T_i, D)`` series (a list, or an ``(N, T, D)`` array) as one ``(N, steps, D)`` float32 array,
+    zero-padded at the end; ``steps`` defaults to the longest series. A series longer than ``steps`` (not
+    counting zero padding) is an error: it would be cut."""
+    series = [np.asarray(s, np.float32) for s in series]
+    lengths = [len(s) - int(np.argmax(np.abs(s[::-1]).sum(axis=-1) > 0)) if np.abs(s).sum() else 0 for s in series]
+    steps = max(lengths) if steps is None else int(steps)
+    if max(lengths) > steps:
+        raise ValueError(f"A series of {max(lengths)} steps is longer than the {steps} steps the model takes.")
+    x = np.zeros((len(series), steps, series[0].shape[1]), np.float32)
+    for i, (s, length) in enumerate(zip(series, lengths)):
+        x[i, :length] = s[:length]
     return x
