@@ -24,7 +24,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .datasets.audio import log_mel_frames
+from .datasets import (image_sequences, load_fashion_mnist, load_fsdd_features, load_uea, log_mel_frames, pad_series,
+                       standardize)
 from .lookup import lookup
 from .models import build_model
 
@@ -156,16 +157,14 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     (default ``HTKERAS_DATA`` or ``../shared/data``): FSDD: every recording (or those of ``speakers``) with
     the speaker names as groups (``verbose=1``: a progress bar); Fashion-MNIST and UEA sets: the published
     test split, groups ``None``."""
-    from .datasets import fashion_mnist, load_fsdd_features, load_uea
-
     config = _read(resolve(handle), "config.json")
     dataset = config["dataset"]
     if dataset["name"] == "fsdd":
         return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
                                   verbose=verbose)
     if dataset["name"] == "fashion_mnist":
-        images, labels = fashion_mnist.load_fashion_mnist("test", data_dir)
-        return fashion_mnist.image_sequences(images, dataset.get("sequence", "rows")), labels, None
+        images, labels = load_fashion_mnist("test", data_dir)
+        return image_sequences(images, dataset.get("sequence", "rows")), labels, None
     if dataset["name"] == "uea":
         x, labels, _ = load_uea(dataset["set"], "test", data_dir)
         return _standardized(config, x), labels, None
@@ -173,8 +172,6 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
 
 
 def _standardized(config: dict, series) -> np.ndarray:
-    from .datasets.uea import pad_series, standardize
-
     return standardize(pad_series(series, config["model_spec"]["input_shape"][0]), config["preprocessing"])
 
 
@@ -197,8 +194,6 @@ def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
     config = _read(resolve(handle), "config.json")
     dataset = config["dataset"]
     if dataset["name"] == "fashion_mnist":
-        from .datasets.fashion_mnist import image_sequences
-
         return image_sequences(inputs, dataset.get("sequence", "rows"))
     if dataset["name"] == "uea":
         return _standardized(config, inputs)

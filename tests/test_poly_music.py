@@ -51,3 +51,15 @@ def test_ht_gru_trains_on_next_step_prediction(jsb):
     model.fit(x, y, sample_weight=mask, epochs=5, batch_size=16, verbose=0)
     after = frame_nll(model.predict(x, verbose=0), y, mask)
     assert after < before - 10, (before, after)
+
+
+def test_chunk_rolls_keep_every_transition_once():
+    from htkeras.datasets import chunk_rolls
+
+    roll = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 88), np.float32)
+    pieces = chunk_rolls([roll, roll[:2]], steps=4)
+    assert [p[:, 0].tolist() for p in pieces] == [[0, 1, 2, 3, 4], [4, 5, 6, 7, 8], [8, 9], [0, 1]]
+    x, y, mask = next_step_batch(pieces)
+    assert int(mask.sum()) == 9 + 1  # the transitions of both rolls, none twice
+    with pytest.raises(ValueError, match="at least 1"):
+        chunk_rolls([roll], 0)

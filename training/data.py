@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from htkeras.backbones import clip_features
-from htkeras.datasets import (image_sequences, load_fashion_mnist, load_fsdd_features, load_poly_music, load_uea,
+from htkeras.datasets import (chunk_rolls, image_sequences, load_fashion_mnist, load_fsdd_features, load_poly_music, load_uea,
                               load_video_dataset, next_step_batch, pad_series, standardization, standardize)
 from htkeras.datasets.fashion_mnist import LABELS as FASHION_LABELS
 from htkeras.datasets.fsdd import LABELS as FSDD_LABELS
@@ -18,9 +18,9 @@ from htkeras.lookup import lookup
 @dataclass
 class Dataset:
     """Features ``x``, integer labels ``y``, the group of each example (speaker, ...) for grouped
-    cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, and
-    a published test split ``(x, y)`` when the dataset has one (only measured, never used to choose), and
-    the fitted preprocessing that zoo models keep in config.json (``None``: none fitted)."""
+    cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, the
+    published test split ``(x, y)`` when the dataset has one (only measured, never used to choose), and the
+    fitted preprocessing that zoo models keep in config.json (``None``: none fitted)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -81,7 +81,8 @@ def fashion_mnist(options: dict, data_dir=None) -> Dataset:
         "name": "Fashion-MNIST (Xiao et al., 2017), MIT licence",
         "examples": len(y),
         "test_examples": len(y_test),
-        "features": f"{sequence[:-1]}-sequential: {steps} steps of {width} pixels, scaled to [-1, 1] by x / 127.5 - 1",
+        "features": f"{ {'rows': 'row', 'patches': 'patch'}[sequence]}-sequential: {steps} steps of {width} pixels, "
+        "scaled to [-1, 1] by x / 127.5 - 1",
     }
     return Dataset(image_sequences(x, sequence), y, None, FASHION_LABELS, description,
                    test=(image_sequences(x_test, sequence), y_test))
@@ -158,14 +159,19 @@ class LengthBuckets(keras.utils.PyDataset):
 
 def poly_music(options: dict, data_dir=None) -> NextStepData:
     """A polyphonic music set (``set``: JSB_Chorales, Nottingham, MuseData or Piano_midi) with its published
-    train/valid/test split; sequences cut at ``max_steps`` frames when given."""
-    name, max_steps = options.get("set", "JSB_Chorales"), options.get("max_steps")
-    splits = {split: next_step_batch(load_poly_music(name, split, data_dir), max_steps)
-              for split in ("train", "valid", "test")}
+    train/valid/test split; sequences cut at ``max_steps`` frames when given. ``train_chunk_steps``: the
+    training sequences (only they) in windows of that many predicted frames (``chunk_rolls``): more,
+    shorter sequences, so more updates per epoch; validation and test stay whole."""
+    name, max_steps, chunk = options.get("set", "JSB_Chorales"), options.get("max_steps"), options.get("train_chunk_steps")
+    rolls = {split: load_poly_music(name, split, data_dir) for split in ("train", "valid", "test")}
+    if chunk:
+        rolls["train"] = chunk_rolls(rolls["train"], int(chunk))
+    splits = {split: next_step_batch(r, max_steps) for split, r in rolls.items()}
     description = {
         "name": f"{name} (Boulanger-Lewandowski et al., 2012)",
         "split": {key: f"{len(x)} sequences, {int(mask.sum()):,} predicted frames" for key, (x, _, mask) in splits.items()},
-        "features": "88-key binary piano roll frames; predict frame t + 1 from frames 0..t",
+        "features": "88-key binary piano roll frames; predict frame t + 1 from frames 0..t"
+        + (f"; training sequences in windows of {chunk} predicted frames" if chunk else ""),
     }
     return NextStepData(splits, description)
 

@@ -39,6 +39,15 @@ def load_poly_music(name: str, split: str, data_dir=None) -> list:
     return rolls
 
 
+def chunk_rolls(rolls, steps: int) -> list:
+    """Each roll cut into pieces of ``steps + 1`` frames that overlap by one frame, so that every transition
+    ``t -> t + 1`` is predicted in exactly one piece (training on long sequences in short windows, each
+    starting from a zero state); a last piece of one frame, with nothing to predict, is dropped."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}.")
+    return [roll[start : start + steps + 1] for roll in rolls for start in range(0, len(roll) - 1, steps)]
+
+
 def next_step_batch(rolls, max_steps: int | None = None):
     """Inputs, targets and a step mask for next-step prediction, zero-padded at the end to the longest
     sequence (or cut at ``max_steps + 1`` frames): ``x[i, t] = roll[t]``, ``y[i, t] = roll[t + 1]``,
