@@ -121,7 +121,7 @@ def evaluate(zoo, folder, args) -> None:
     if cv:
         print("  (these speakers were in its training data; its accuracy on a speaker it never heard, by "
               f"leave-one-speaker-out cross-validation: {100 * cv['accuracy_mean']:.1f}% +- {100 * cv['accuracy_std']:.1f})")
-    print(f"latency: {latency_ms(model, x[:1]):.2f} ms per clip at batch 1, {1000 * seconds / len(y):.2f} ms per clip "
+    print(f"latency: {latency_ms(model, x[:1]):.2f} ms per example at batch 1, {1000 * seconds / len(y):.2f} ms per example "
           f"in batches of 256, on {os.cpu_count()} CPU core(s)")
 
 

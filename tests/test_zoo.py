@@ -111,7 +111,7 @@ def test_command_line(george, tmp_path, capsys):
     assert [line.split(": ")[1].split()[0] for line in lines] == [str(d) for d in digits[:2]]
     cli.main(["evaluate", "fsdd-fdht-lstm", "--speakers", "george"])
     out = capsys.readouterr().out
-    assert f"{zoo.info('fsdd-fdht-lstm')['parameters']:,} parameters" in out and "accuracy on 500 FSDD recordings (george)" in out and "ms per clip" in out
+    assert f"{zoo.info('fsdd-fdht-lstm')['parameters']:,} parameters" in out and "accuracy on 500 FSDD recordings (george)" in out and "ms per example" in out
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", "fsdd-htlstm"])
     assert exit_info.value.code == 2 and "Did you mean" in capsys.readouterr().err
