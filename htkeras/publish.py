@@ -30,10 +30,11 @@ HUB_TASKS = {  # Hub card metadata by the model's data: (pipeline tag or None, d
 }
 
 
-def hub_metadata(base_model: str | None = None, dataset: str = "fsdd") -> list:
+def hub_metadata(base_model: str | None = None, dataset: str = "fsdd", dataset_id: str | None = None) -> list:
     """The YAML header of a zoo card (Hub model-card metadata), as lines; ``dataset``: the config's
-    dataset name (``HUB_TASKS``)."""
+    dataset name (``HUB_TASKS``); ``dataset_id``: the Hub dataset id when it is not the task's default."""
     pipeline, data, cell, metric = HUB_TASKS[dataset]
+    data = dataset_id or data
     return [
         "---",
         "library_name: keras",
@@ -95,7 +96,8 @@ def card(config: dict, metrics: dict) -> str:
         "- No evaluation was recorded (`htkeras.zoo.save(..., evaluate_on=(x, y), data=...)` measures one)."
     )
     lines = [
-        *hub_metadata(base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None),
+        *hub_metadata(base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None,
+                      config["dataset"]["name"]),
         f"# {config['name']}",
         "",
         f"Task: {config['task']}. Labels: {', '.join(config['labels'])}.",
@@ -105,7 +107,7 @@ def card(config: dict, metrics: dict) -> str:
         f"- Parameters: {metrics['parameters']:,} ({metrics['compression']:.1f}× fewer than the same model with dense "
         f"gate matrices, {metrics['dense_parameters']:,}).",
         measured,
-        f"- Input: `htkeras.zoo.preprocess(handle, waveforms, sample_rate=8000)` gives the batch "
+        f"- Input: `htkeras.zoo.preprocess(handle, raw inputs)` gives the batch "
         f"{[None, *config['model_spec']['input_shape']]} ({metrics['data']['features']}).",
         "",
         "Load: `htkeras.zoo.load(handle)`. Files: `config.json` (model spec and labels), `model.weights.h5`, "

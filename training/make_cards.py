@@ -66,11 +66,16 @@ def test_table(metrics: dict) -> str:
                             ("epochs (best)", lambda m: f"{m['epochs']} ({m['best_epoch']})")])
 
 
+def _music_set(m: dict) -> str | None:
+    """The Hub dataset id of a polyphonic-music model's set (``jsb-chorales``, ``nottingham``, ...)."""
+    return m["data"]["name"].split(" ")[0].lower().replace("_", "-") if m["dataset"] == "poly_music" else None
+
+
 def _card_head(name: str, m: dict, data_line: str) -> list:
     """The lines every card starts with: the Hub metadata header (the card is also the Hugging Face Hub
     card that ``htkeras.zoo.push`` uploads), the title, the task and data, and the parameter count."""
     return [
-        *hub_metadata(dataset=m["dataset"]),
+        *hub_metadata(dataset=m["dataset"], dataset_id=_music_set(m)),
         f"# {name}",
         "",
         f"Task: {m.get('task')}. Data: {data_line}.",
@@ -229,6 +234,18 @@ def plot(metrics: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def music_sections(metrics: dict) -> list:
+    """A section per polyphonic-music set: the NLL table and, where we cite one, the published reference."""
+    lines = []
+    for data in sorted({m["data"]["name"] for m in metrics.values()}):
+        group = {name: m for name, m in metrics.items() if m["data"]["name"] == data}
+        lines += [f"## Polyphonic music, next-step prediction: {data}", "",
+                  "The published train/valid/test split; early stopping on the validation loss (the best epoch's weights "
+                  "kept); the test split only measured. Frame-level NLL in nats per frame (lower is better).", "",
+                  nll_table(group), "", *([literature_line(group), ""] if literature_line(group) else [])]
+    return lines
+
+
 def test_split_sections(metrics: dict) -> list:
     """A section per dataset with a published test split."""
     lines = []
@@ -293,18 +310,7 @@ def main(argv=None):
         ]
     )
     if music:
-        text = text.replace("## Not trained here", "\n".join([
-            "## Polyphonic music: next-step prediction",
-            "",
-            "The published train/valid/test split; early stopping on the validation loss (the best epoch's weights "
-            "kept); the test split only measured. Frame-level NLL in nats per frame (lower is better).",
-            "",
-            nll_table(music),
-            "",
-            literature_line(music),
-            "",
-            "## Not trained here",
-        ]))
+        text = text.replace("## Not trained here", "\n".join([*music_sections(music), "## Not trained here"]))
     atomic_write(Path(args.out), lambda tmp: tmp.write_text(text))
     print(f"wrote {args.out} and {len(every)} model cards")
 
