@@ -109,7 +109,8 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
         }
 
     zoo = tmp_path / "zoo"
-    for name, params, accuracy in [("fsdd-lstm", 27530, 0.7123), ("fsdd-fdht-lstm", 1740, 0.6511)]:
+    for name, params, accuracy in [("fsdd-lstm", 27530, 0.7123), ("fsdd-fdht-lstm", 1740, 0.6511),
+                                   ("fsdd-cnn-fdht-lstm", 3264, 0.7301)]:
         (zoo / name).mkdir(parents=True)
         (zoo / name / "metrics.json").write_text(json.dumps(metrics(name, params, accuracy)))
         (zoo / name / "config.json").write_text(json.dumps({"dataset": {"name": "fsdd"}}))
@@ -123,8 +124,11 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md")])
     text = (tmp_path / "MODEL_CARDS.md").read_text()
     assert "| 27,530 |" in text and "71.2 ± 2.0" in text and "65.1 ± 2.0" in text
-    assert "**not met**: within 1 point of fsdd-lstm" in text and "measured 65.1% vs 71.2% (+6.1 points behind)" in text
-    assert "met: at most 10,000 parameters" in text
+    assert "fsdd-fdht-lstm, **not met**: within 1 point of fsdd-lstm" in text
+    assert "measured 65.1% vs 71.2% (6.1 points behind)" in text and "fsdd-fdht-lstm, met: at most 10,000 parameters" in text
+    assert "The best FDHT model within 10,000 parameters on the same cross-validation is fsdd-cnn-fdht-lstm" in text
+    assert "fsdd-cnn-fdht-lstm, met: within 1 point of fsdd-lstm on leave-one-speaker-out CV: measured 73.0% vs 71.2% " \
+           "(1.8 points ahead)" in text
     card = (zoo / "fsdd-fdht-lstm" / "README.md").read_text()
     assert "65.1 ± 2.0% at 3 epochs" in card and "**not met**: at least 90% on unseen speakers" in card
     assert "## Fashion-MNIST" in text and "| 87.65 | 88.00 | 3 (2) |" in text

@@ -12,9 +12,9 @@ from htkeras.datasets.fsdd import SAMPLE_RATE
 
 from .test_fsdd_training import _fsdd_or_skip
 
-CLASSIFIERS = ["fsdd-cnn-ht-lstm", "fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
+CLASSIFIERS = ["fsdd-cnn-fdht-lstm", "fsdd-cnn-ht-lstm", "fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
 TESTED = ["fashion-fdht-lstm", "fashion-ht-lstm", "fashion-lstm", "jv-fdht-lstm", "jv-ht-lstm", "jv-lstm"]
-NEXT_STEP = ["jsb-fdht-gru", "jsb-gru", "jsb-ht-gru", "jsb-tt-gru"]
+NEXT_STEP = [f"{music}-{kind}gru" for music in ("jsb", "nottingham") for kind in ("fdht-", "", "ht-", "tt-")]
 NAMES = sorted(CLASSIFIERS + TESTED + NEXT_STEP)  # test-split and next-step models: tests/test_training_cli.py
 
 

@@ -159,20 +159,34 @@ def table(metrics: dict) -> str:
 
 
 def target_lines(metrics: dict) -> list:
-    model, base = metrics.get(TARGET["model"]), metrics.get(TARGET["baseline"])
-    if not model or not base or not model.get("cross_validation") or not base.get("cross_validation"):
+    """The target checked for ``TARGET["model"]`` and, when another FDHT model within the parameter budget
+    does better on the same cross-validation, for that one too."""
+    base = metrics.get(TARGET["baseline"])
+    if not base or not base.get("cross_validation") or not (metrics.get(TARGET["model"]) or {}).get("cross_validation"):
         return [f"Target ({TARGET['model']} vs {TARGET['baseline']}): not measured yet."]
+    within = {name: m for name, m in metrics.items() if "fdht" in name and m.get("cross_validation")
+              and m["parameters"] <= TARGET["max_parameters"]}
+    best = max(within, key=lambda name: within[name]["cross_validation"]["accuracy_mean"])
+    lines = _target_checks(TARGET["model"], metrics[TARGET["model"]], base)
+    if best != TARGET["model"]:
+        lines += ["", f"The best FDHT model within {TARGET['max_parameters']:,} parameters on the same cross-validation is "
+                  f"{best}:", *_target_checks(best, metrics[best], base)]
+    return lines
+
+
+def _target_checks(name: str, model: dict, base: dict) -> list:
     acc, base_acc = model["cross_validation"]["accuracy_mean"], base["cross_validation"]["accuracy_mean"]
     gap = 100 * (base_acc - acc)
     checks = [
         (f"at most {TARGET['max_parameters']:,} parameters", model["parameters"] <= TARGET["max_parameters"],
          f"{model['parameters']:,}"),
         (f"within {TARGET['max_gap_points']:.0f} point of {TARGET['baseline']} on leave-one-speaker-out CV",
-         gap <= TARGET["max_gap_points"], f"{100 * acc:.1f}% vs {100 * base_acc:.1f}% ({gap:+.1f} points behind)"),
+         gap <= TARGET["max_gap_points"], f"{100 * acc:.1f}% vs {100 * base_acc:.1f}% ({abs(gap):.1f} points "
+         f"{'behind' if gap > 0 else 'ahead'})"),
         (f"at least {100 * TARGET['min_unseen_speaker_accuracy']:.0f}% on unseen speakers (CV mean)",
          acc >= TARGET["min_unseen_speaker_accuracy"], f"{100 * acc:.1f}%"),
     ]
-    return [f"- {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
+    return [f"- {name}, {'met' if ok else '**not met**'}: {what}: measured {value}" for what, ok, value in checks]
 
 
 def card(name: str, metrics: dict) -> str:
@@ -197,7 +211,8 @@ def card(name: str, metrics: dict) -> str:
         _produced_by(name, m, " (with `--cv` first)"),
         "- No test set of ours is reported: the sixth FSDD speaker is held out elsewhere to test these weights.",
         "",
-        *(["## Target", "", *target_lines(metrics), ""] if name == TARGET["model"] else []),
+        *(["## Target", "", *target_lines({n: v for n, v in metrics.items() if v["dataset"] == "fsdd"}), ""]
+          if name == TARGET["model"] else []),
         "![training curves](curves.png)",
         "",
         "Licence of the data: CC BY-SA 4.0 (FSDD). Files: `config.json` (model spec and labels), "
