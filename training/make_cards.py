@@ -122,7 +122,7 @@ def next_step_card(name: str, m: dict) -> str:
         *_card_head(name, m, f"{m['data']['name']}, its published split: "
                     + "; ".join(f"{k} {v}" for k, v in m["data"]["split"].items()) + f". {m['data']['features']}"),
         f"- Frame-level negative log-likelihood ({m['nll_unit']}): train {nll['train']:.3f}, valid {nll['valid']:.3f}, "
-        f"**test {nll['test']:.3f}**. {literature_line({name: m})}",
+        f"**test {nll['test']:.3f}**." + (f" {literature_line({name: m})}" if literature_line({name: m}) else ""),
         f"- Weights of epoch {m['best_epoch']} of {m['epochs']} (lowest validation loss; the test split was never used "
         f"to choose{'; still improving at the epoch cap' if m['best_epoch'] == m['epochs'] else ''}), trained in "
         f"{_trained_on(m)}.",
