@@ -15,8 +15,9 @@ class SpectrogramConv(keras.layers.Layer):
     Shapes: ``(batch, T, F)`` -> ``(batch, T, (F // 2 ** len(filters)) * filters[-1])``. Because the time
     axis is kept, a padding mask (``Masking`` in front) passes through unchanged to the recurrent layer.
 
-    Cost: ``sum(k * k * c_in * c_out + c_out)`` weights plus 4 per channel for batch normalization; about
-    ``T * F * sum(k * k * c_in * c_out / 2 ** i)`` multiply-adds per example.
+    Cost: ``sum(k * k * c_in * c_out)`` convolution weights (no bias) plus 4 per channel for batch
+    normalization (2 trainable); about ``T * F * sum(k * k * c_in * c_out / 2 ** i)`` multiply-adds per
+    example.
     """
 
     def __init__(self, filters=(8, 16), kernel_size: int = 3, **kwargs):
