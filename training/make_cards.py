@@ -117,12 +117,12 @@ def test_split_card(name: str, m: dict) -> str:
 
 
 def next_step_card(name: str, m: dict) -> str:
-    nll = m["nll"]
+    nll, cited = m["nll"], literature_line({name: m})
     lines = [
         *_card_head(name, m, f"{m['data']['name']}, its published split: "
                     + "; ".join(f"{k} {v}" for k, v in m["data"]["split"].items()) + f". {m['data']['features']}"),
         f"- Frame-level negative log-likelihood ({m['nll_unit']}): train {nll['train']:.3f}, valid {nll['valid']:.3f}, "
-        f"**test {nll['test']:.3f}**." + (f" {literature_line({name: m})}" if literature_line({name: m}) else ""),
+        f"**test {nll['test']:.3f}**." + (f" {cited}" if cited else ""),
         f"- Weights of epoch {m['best_epoch']} of {m['epochs']} (lowest validation loss; the test split was never used "
         f"to choose{'; still improving at the epoch cap' if m['best_epoch'] == m['epochs'] else ''}), trained in "
         f"{_trained_on(m)}.",

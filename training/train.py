@@ -252,7 +252,7 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     history, best_epoch = state["history"], state.get("best_epoch")
     if validation is not None:
         model.load_weights(out / "checkpoint" / BEST_WEIGHTS)
-        split["chosen by"] = f"validation loss (the weights of epoch {state['best_epoch']} kept)"
+        split["chosen by"] = f"validation loss (the weights of epoch {best_epoch} kept)"
     test_accuracy = None
     if data.test is not None:  # the published test split: measured once, at the end
         test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])

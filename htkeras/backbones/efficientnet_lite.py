@@ -155,7 +155,7 @@ def torch_to_keras(state: dict) -> dict:
             module = key[: -len(".weight")]
             name = module.lstrip("_").replace("._", "_").replace(".", "_")
             weight = state[key]
-            if module.endswith("_bn0") or module.endswith("_bn1") or module.endswith("_bn2"):
+            if module.endswith(("_bn0", "_bn1", "_bn2")):
                 layers[name] = [weight, state[f"{module}.bias"], state[f"{module}.running_mean"],
                                 state[f"{module}.running_var"]]
             elif module == "_fc":
@@ -192,6 +192,8 @@ def load_weights(model: keras.Model, weights) -> None:
             temporary = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.weights.h5")
             full.save_weights(temporary)
             os.replace(temporary, cached)  # atomic: a concurrent or killed conversion leaves no broken cache
+            if full is model:
+                return  # converted into this model already
         weights = cached
     path = Path(weights)
     if path.suffix == ".pth":
