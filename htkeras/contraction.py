@@ -14,10 +14,18 @@ Steps that involve only weights (no batch label) are computed once per call, wha
 recurrent layer runs them once per sequence (``weight_reuse``: the calls that share one result, e.g. the
 time steps; the weight-only part of the estimate is divided by it, which can favour forming more of the
 weights up front, up to the whole matrix).
+
+A step whose operands are laid out as matrices, ``[shared][contracted][free]`` or ``[shared][free][contracted]``
+(an operand's leading free labels may broadcast over the other), runs as one batched ``matmul`` with
+transpose flags and reshapes only: no data moves but the product's. Other steps run as ``einsum``, which
+may transpose its operands first (on TensorFlow's CPU kernels a transpose costs more than a product of the
+same size, so the planner prefers steps of the first kind, and the output orders that keep the next steps
+so).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import string
 from dataclasses import dataclass, replace
@@ -33,6 +41,30 @@ MEMORY_WEIGHT = 32
 # Each einsum has a fixed cost as well: about 2 microseconds per op in a compiled TensorFlow graph on that
 # machine (a chain of tiny einsums), which at ~130 GFLOP/s is this many FLOPs. It decides small maps.
 STEP_OVERHEAD = 250_000
+# Each matrix of a batched matmul costs about 0.2 microseconds more on that machine (15,360 products of
+# 5 x 20 by 20 x 5 take ~3 ms): many tiny products are slower than fewer large ones of the same FLOPs.
+MATRIX_OVERHEAD = 20_000
+# Batched products of matrices above this many multiply-adds each run much slower than one product of the
+# same size on TensorFlow's CPU kernels (768 products of 5 x 20 by 20 x 360: 3x a read of their input).
+SMALL_MATRIX = 16_384
+
+
+@dataclass(frozen=True)
+class Matmul:
+    """How a step runs as ``matmul(P, Q)``: ``P`` is the step's right operand when ``rhs_first``, else its
+    left one; each is reshaped to ``(*batch, rows, cols)`` (``p_shape``, ``q_shape``; ``-1`` where the
+    batch label is) and read transposed when ``transpose_p`` / ``transpose_q``; the product is reshaped to
+    ``out_shape``, one axis per label of the result. A weight operand may first be transposed (``p_perm``,
+    ``q_perm``) into the layout the product needs: a small tensor, once per call."""
+
+    rhs_first: bool
+    p_shape: tuple
+    q_shape: tuple
+    transpose_p: bool
+    transpose_q: bool
+    out_shape: tuple
+    p_perm: tuple | None = None  # axes permutation applied to P (a small weight operand) before the reshape
+    q_perm: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +80,9 @@ class Step:
     fixed_moved: int = 0  # numbers read and written (transposes included), see the module docstring
     per_example_moved: int = 0
     swap: bool = False  # the equation takes the operands as (rhs, lhs)
+    matmul: Matmul | None = None  # run as one batched matmul instead of the equation
+    fixed_matrices: int = 0  # matrices of that matmul: per call, or per example (batch label among them)
+    per_example_matrices: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,29 +97,37 @@ class ContractionPlan:
         """Estimated time in FLOP units per call: FLOPs plus ``MEMORY_WEIGHT`` per number moved plus
         ``STEP_OVERHEAD`` per step, the weight-only part divided by ``weight_reuse`` (the calls sharing it)."""
         weight_steps = [s for s in self.steps if not s.per_example_flops]
-        fixed = sum(s.fixed_flops + MEMORY_WEIGHT * s.fixed_moved for s in self.steps)
+        fixed = sum(s.fixed_flops + MEMORY_WEIGHT * s.fixed_moved + MATRIX_OVERHEAD * s.fixed_matrices
+                    for s in self.steps)
         fixed += STEP_OVERHEAD * len(weight_steps)
         per_call = STEP_OVERHEAD * (len(self.steps) - len(weight_steps))
-        per_example = sum(s.per_example_flops + MEMORY_WEIGHT * s.per_example_moved for s in self.steps)
+        per_example = sum(s.per_example_flops + MEMORY_WEIGHT * s.per_example_moved
+                          + MATRIX_OVERHEAD * s.per_example_matrices for s in self.steps)
         return fixed / weight_reuse + per_call + batch_size * per_example
 
-    def run(self, operands, einsum=None) -> list:
-        """The working list after every step: the operands, contracted pairwise with ``keras.ops.einsum``
-        (or the given ``einsum``, e.g. NumPy's)."""
-        if einsum is None:
-            from keras.ops import einsum
-
+    def run(self, operands, numpy: bool = False) -> list:
+        """The working list after every step: the operands contracted pairwise with ``keras.ops`` (NumPy
+        arrays with NumPy when ``numpy``)."""
+        backend = _NumpyOps if numpy else _KerasOps
         work = list(operands)
         for step in self.steps:
             a, b = work[step.lhs], work[step.rhs]
             for k in sorted((step.lhs, step.rhs), reverse=True):
                 del work[k]
-            work.append(einsum(step.equation, b, a) if step.swap else einsum(step.equation, a, b))
+            if step.matmul is not None:
+                m = step.matmul
+                p, q = (b, a) if m.rhs_first else (a, b)
+                p = p if m.p_perm is None else backend.transpose(p, m.p_perm)
+                q = q if m.q_perm is None else backend.transpose(q, m.q_perm)
+                p, q = backend.reshape(p, m.p_shape), backend.reshape(q, m.q_shape)
+                work.append(backend.reshape(backend.matmul(p, q, m.transpose_p, m.transpose_q), m.out_shape))
+            else:
+                work.append(backend.einsum(step.equation, *((b, a) if step.swap else (a, b))))
         return work
 
-    def __call__(self, operands, einsum=None):
+    def __call__(self, operands, numpy: bool = False):
         """The contraction of ``operands`` (see ``run``)."""
-        (result,) = self.run(operands, einsum)
+        (result,) = self.run(operands, numpy)
         return result
 
     def split(self, num_operands: int) -> tuple:
@@ -119,6 +162,68 @@ class ContractionPlan:
         return weights, rest
 
 
+class _KerasOps:
+    """The step operations in ``keras.ops``; on TensorFlow the matmul takes transpose flags, because a
+    ``keras.ops`` transpose before it would be written out (TensorFlow does not fold it into the product)."""
+
+    @staticmethod
+    def reshape(x, shape):
+        from keras import ops
+
+        return ops.reshape(x, shape)
+
+    @staticmethod
+    def einsum(equation, a, b):
+        from keras import ops
+
+        return ops.einsum(equation, a, b)
+
+    @staticmethod
+    def transpose(x, axes):
+        from keras import ops
+
+        return ops.transpose(x, axes)
+
+    @staticmethod
+    def matmul(p, q, transpose_p: bool, transpose_q: bool):
+        import keras
+        from keras import ops
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.linalg.matmul(p, q, transpose_a=transpose_p, transpose_b=transpose_q)
+        return ops.matmul(ops.swapaxes(p, -1, -2) if transpose_p else p, ops.swapaxes(q, -1, -2) if transpose_q else q)
+
+
+class _NumpyOps:
+    reshape = staticmethod(np.reshape)
+    einsum = staticmethod(np.einsum)
+    transpose = staticmethod(np.transpose)
+
+    @staticmethod
+    def matmul(p, q, transpose_p: bool, transpose_q: bool):
+        return np.matmul(p.swapaxes(-1, -2) if transpose_p else p, q.swapaxes(-1, -2) if transpose_q else q)
+
+
+def matmuls_pay() -> bool:
+    """Whether the computation being traced should run steps as batched matmuls (``plan_contraction``'s
+    ``matmuls``): yes on TensorFlow graphs and eagerly, and on PyTorch; not under XLA (TensorFlow's
+    ``jit_compile=True``, which Keras' ``fit`` and ``predict`` use by default, and every JAX computation),
+    whose einsum needs no transposes while its batched matmuls of broadcast weights are slow on CPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return False
+    if backend == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util  # no public API says whether a trace is for XLA
+
+        return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    return True
+
+
 def _equation(labels_a, labels_b, labels_out) -> str:
     letters = {}
     for label in list(labels_a) + list(labels_b) + list(labels_out):
@@ -139,21 +244,109 @@ def _natural(first, second, out) -> tuple:
     return (*shared, *(lab for lab in first + second if lab in out and lab not in shared))
 
 
-def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
-    """Contract ``a`` with ``b`` (``rest``: labels of the other operands): ``(out, moved, swap)``, the result's
-    labels, the label tuples whose sizes add up to the numbers the step moves (operands, result, twice more
-    whatever ``einsum`` must transpose, once more an operand the matmul reads transposed: the left one with
-    its contracted labels first, the right one with them last), and whether to pass the operands as
-    ``(b, a)``.
+def _matrix_view(body, contracted, contracted_last: bool):
+    """Split an operand's labels after the shared ones into ``(lead, free, transposed)``: ``body`` is
+    ``lead + contracted + free`` or ``free + contracted`` (``lead`` empty), or None when the contracted labels
+    are not one block. ``contracted_last``: the matrix is ``free x contracted`` (a left factor), else
+    ``contracted x free``; ``transposed`` when ``body`` stores it the other way round."""
+    if not contracted:
+        return (), tuple(body), False
+    start = body.index(contracted[0])
+    if tuple(body[start : start + len(contracted)]) != tuple(contracted):
+        return None
+    before, after = tuple(body[:start]), tuple(body[start + len(contracted) :])
+    if after:
+        return before, after, contracted_last
+    return (), before, not contracted_last
 
-    The result keeps the labels of the larger operand first, or with ``small_first`` those of the smaller
-    (then the larger operand's remaining labels stay at the end, in its memory order)."""
-    if last:  # the last step writes the result in the requested order
+
+def _matmul_layout(first, second, keep):
+    """How ``first`` times ``second`` runs as one batched matmul ``(*shared, *lead, free_first, free_second)``
+    keeping the labels in ``keep``: a dict of the label groups and transpose flags, or None. The labels in
+    both operands and kept (``shared``) must lead both, in one order; those in both and not kept are
+    summed (``contracted``: one block, in one order, in each); at most one operand has ``lead`` labels
+    (free labels before its contracted block, broadcast over the other operand)."""
+    both = [lab for lab in first if lab in second]
+    shared = tuple(lab for lab in both if lab in keep)
+    if first[: len(shared)] != shared or second[: len(shared)] != shared:
+        return None
+    if any(lab not in keep for lab in first + second if lab not in both):
+        return None  # a label of one operand summed away: einsum's job
+    body_p, body_q = first[len(shared) :], second[len(shared) :]
+    contracted = tuple(lab for lab in body_p if lab in second)
+    if tuple(lab for lab in body_q if lab in first) != contracted:
+        return None
+    views = _matrix_view(body_p, contracted, True), _matrix_view(body_q, contracted, False)
+    if None in views or (views[0][0] and views[1][0]):
+        return None
+    (lead_p, free_p, transpose_p), (lead_q, free_q, transpose_q) = views
+    out = shared + lead_p + lead_q + free_p + free_q
+    return {"out": out, "shared": shared, "lead": lead_p or lead_q, "lead_of_first": bool(lead_p),
+            "groups": ((lead_p, *((contracted, free_p) if transpose_p else (free_p, contracted))),
+                       (lead_q, *((free_q, contracted) if transpose_q else (contracted, free_q)))),
+            "transpose": (transpose_p, transpose_q)}
+
+
+def _weight_layouts(first, second, keep, batch_label) -> list:
+    """Axis permutations ``(of first, of second)`` worth trying for a matmul step (None: as stored): as
+    stored, and, when exactly one operand carries the batch label, the other (a weight tensor) transposed
+    into the matrix layout the batched operand needs: the labels they share and keep, those they contract
+    (both in the batched operand's order), then its free labels (in every order, up to three of them)."""
+    options = [(None, None)]
+    if batch_label is None or (batch_label in first) == (batch_label in second):
+        return options
+    weight_is_first = batch_label in second
+    weight, other = (first, second) if weight_is_first else (second, first)
+    shared = [lab for lab in other if lab in weight and lab in keep]
+    contracted = [lab for lab in other if lab in weight and lab not in keep]
+    free = [lab for lab in weight if lab not in other]
+    for free in itertools.permutations(free) if len(free) <= 3 else [free]:
+        order = shared + (list(free) + contracted if weight_is_first else contracted + list(free))
+        perm = tuple(weight.index(lab) for lab in order)
+        if perm != tuple(range(len(weight))):
+            options.append((perm, None) if weight_is_first else (None, perm))
+    return options
+
+
+def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batch_label=None,
+          matmuls: bool = True) -> list:
+    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers moved first.
+    Each is ``(out, moved, swap, layout)``: the result's labels; the label tuples whose sizes add up to the
+    numbers the step moves; whether an einsum takes the operands as ``(b, a)``; the matmul layout
+    (``_matmul_layout`` with ``rhs_first`` and ``perms``) or None.
+
+    When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
+    weight operand as stored or transposed first (``_weight_layouts``). Each moves its operands and result
+    once, twice more a weight it transposes, once more an operand it reads transposed, and twice more the
+    larger operand of a batch of larger matrices (``SMALL_MATRIX``). Otherwise the one way is an einsum,
+    which moves twice more whatever it must transpose and once more an operand that its matmul reads
+    transposed; its result keeps the labels of the larger operand first, or with ``small_first`` those of
+    the smaller. Without ``matmuls``, every step is an einsum."""
+    size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
+    keep = set(output) if last else set(rest) | set(output)
+    larger_first = (b, a) if (size(b) < size(a)) == small_first else (a, b)
+    options = []
+    for first, second in (larger_first, larger_first[::-1]) if matmuls else ():
+        for perms in _weight_layouts(first, second, keep, batch_label):
+            p, q = (tuple(op[k] for k in perm) if perm else op for op, perm in zip((first, second), perms))
+            layout = _matmul_layout(p, q, keep)
+            if layout is None or (last and layout["out"] != tuple(output)):
+                continue
+            moved = [a, b, layout["out"]]
+            moved += [op for op, perm in zip((first, second), perms) if perm for op in (op, op)]  # transposed
+            moved += [op for op, flag in zip((p, q), layout["transpose"]) if flag]  # read transposed: once more
+            matrices = size(layout["shared"] + layout["lead"])
+            (_, rows, inner), (_, _, cols) = layout["groups"]
+            if matrices > 1 and size(rows) * size(inner) * size(cols) > SMALL_MATRIX:
+                moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
+            options.append((sum(size(t) for t in moved), len(options), moved,
+                            {**layout, "rhs_first": first is b, "perms": perms}))
+    if options:
+        return [(layout["out"], moved, False, layout) for _, _, moved, layout in sorted(options, key=lambda o: o[:2])]
+    if last:
         out = tuple(output)
     else:
-        keep = set(rest) | set(output)
-        size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
-        first, second = (b, a) if (size(b) < size(a)) == small_first else (a, b)
+        first, second = larger_first
         out = tuple(dict.fromkeys(lab for lab in first + second if lab in keep))
     swap = out != _natural(a, b, out) and out == _natural(b, a, out)
     moved = [a, b, out]
@@ -170,30 +363,63 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False):
                 moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
     if out not in (_natural(a, b, out), _natural(b, a, out)):
         moved += [out, out]
-    return out, moved, swap
+    return [(out, moved, swap, None)]
 
 
-def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False):
-    """Turn a path of position pairs into Steps (``small_first``: see ``_pair``)."""
-    work = [tuple(x) for x in inputs]
-    steps = []
+def _matmul(layout, out, sizes, batch_label) -> tuple:
+    """``(Matmul, matrices)`` of a ``_matmul_layout``: shapes with ``-1`` for the batch label's group, and
+    the number of matrices it multiplies."""
+    size = lambda labels: -1 if batch_label in labels else math.prod(sizes[lab] for lab in labels)  # noqa: E731
+    shared, lead = layout["shared"], layout["lead"]
+    shapes = []
+    for own_lead, rows, cols in layout["groups"]:
+        batch = [size(shared)] if shared else []
+        if lead:
+            batch.append(size(own_lead) if own_lead else 1)
+        shapes.append(tuple(batch + [size(rows), size(cols)]))
+    if not shared and lead:  # no batch axis needed on the operand that broadcasts
+        shapes = [s[1:] if len(s) == 3 and s[0] == 1 else s for s in shapes]
+    transpose_p, transpose_q = layout["transpose"]
+    step = Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
+                  tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"])
+    matrices = math.prod(sizes[lab] for lab in shared + lead)
+    return step, matrices
+
+
+def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False, weight_reuse: int = 1,
+            matmuls: bool = True, beam: int = 8):
+    """Turn a path of position pairs into the Steps of the cheapest plan (``ContractionPlan.cost``) found by
+    a beam search over each step's ways (``_pair``): the ``beam`` cheapest partial plans are kept, since a
+    step's result order decides whether the next steps can run as matmuls."""
+    batch_size = sizes.get(batch_label, 1)
     size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)  # noqa: E731
+    states = [(0.0, [tuple(x) for x in inputs], [])]
     for i, j in path:
         i, j = sorted((i, j))
-        a, b = work[i], work[j]
-        rest = [lab for k, t in enumerate(work) if k not in (i, j) for lab in t]
-        out, moved, swap = _pair(a, b, rest, output, len(work) == 2, sizes, small_first)
-        touched = set(a) | set(b)
-        flops = 2 * size(touched)
-        fixed_moved = sum(size(t) for t in moved if batch_label not in t)
-        per_example_moved = sum(size(t) for t in moved if batch_label in t)
-        batched = batch_label in touched
-        equation = _equation(b, a, out) if swap else _equation(a, b, out)
-        steps.append(Step(i, j, equation, 0 if batched else flops, flops if batched else 0, fixed_moved,
-                          per_example_moved, swap))
-        del work[j], work[i]
-        work.append(out)
-    return steps
+        grown = []
+        for cost, work, steps in states:
+            a, b = work[i], work[j]
+            rest = [lab for k, t in enumerate(work) if k not in (i, j) for lab in t]
+            for out, moved, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes, small_first,
+                                                  batch_label, matmuls):
+                touched = set(a) | set(b)
+                flops = 2 * size(touched)
+                batched = batch_label in touched
+                matmul, matrices = _matmul(layout, out, sizes, batch_label) if layout else (None, 0)
+                per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
+                step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
+                            0 if batched else flops, flops if batched else 0,
+                            sum(size(t) for t in moved if batch_label not in t),
+                            sum(size(t) for t in moved if batch_label in t), swap, matmul,
+                            0 if per_example else matrices, matrices // batch_size if per_example else 0)
+                step_cost = ContractionPlan((step,)).cost(batch_size, weight_reuse)
+                grown.append((cost + step_cost, [*(t for k, t in enumerate(work) if k not in (i, j)), out],
+                              [*steps, step]))
+        cheapest = {}  # partial plans that leave the same labels: only the cheapest can lead to the best
+        for state in sorted(grown, key=lambda state: state[0]):
+            cheapest.setdefault(tuple(state[1]), state)
+        states = list(cheapest.values())[:beam]
+    return states[0][2]
 
 
 def greedy_path(inputs, output, sizes) -> list:
@@ -219,7 +445,8 @@ def greedy_path(inputs, output, sizes) -> list:
     return path
 
 
-def input_first_path(inputs, output, sizes, small_first: bool = False) -> list:
+def input_first_path(inputs, output, sizes, small_first: bool = False, batch_label=None,
+                     matmuls: bool = True) -> list:
     """Absorb the factors into the input (operand 0) one at a time, each time the neighbour whose step has
     the lowest time estimate, until no input label is left; then the greedy order for the rest. Reading the
     large input once, along its memory layout, is what bounds the time of a layer with few weights."""
@@ -233,7 +460,8 @@ def input_first_path(inputs, output, sizes, small_first: bool = False) -> list:
             if j == anchor or not set(a) & set(b):
                 continue
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
-            out, moved, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first)
+            out, moved, _, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
+                                     matmuls)[0]
             cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * sum(size(t) for t in moved)
             if best is None or cost < best[0]:
                 best = (cost, j, out)
@@ -326,6 +554,7 @@ def plan_contraction(
     batch_size: int = 32,
     candidates: Sequence[Sequence[tuple]] = (),
     weight_reuse: int = 1,
+    matmuls: bool = True,
 ) -> ContractionPlan:
     """The plan with the lowest time estimate (``ContractionPlan.cost``) among the greedy orders, the
     input-first and weights-first orders, the order with fewest FLOPs (small networks) and the given paths.
@@ -338,6 +567,8 @@ def plan_contraction(
         batch_size: nominal batch size for choosing between orders.
         candidates: extra paths (lists of position pairs, opt_einsum convention).
         weight_reuse: calls that share one run of the weight-only steps (``ContractionPlan.split``).
+        matmuls: run the steps that allow it as batched matmuls (see the module docstring); False: every
+            step is an einsum, the better plan under XLA (``matmuls_pay``).
     """
     sizes = dict(sizes)
     if batch_label is not None:
@@ -347,8 +578,9 @@ def plan_contraction(
     paths = [greedy_path(inputs, output, sizes), weights_first_path(inputs, output, sizes), *candidates]
     paths += [p for p in (numpy_greedy_path(inputs, output, sizes), optimal_path(inputs, output, sizes)) if p]
     plans = [
-        ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label, small_first)))
+        ContractionPlan(tuple(_replay(path, inputs, tuple(output), sizes, batch_label, small_first, weight_reuse,
+                                      matmuls)))
         for small_first in (False, True)
-        for path in [*paths, input_first_path(inputs, output, sizes, small_first)]
+        for path in [*paths, input_first_path(inputs, output, sizes, small_first, batch_label, matmuls)]
     ]
     return min(plans, key=lambda plan: (plan.cost(batch_size, weight_reuse), plan.flops(batch_size)))

@@ -106,7 +106,7 @@ def _einsum(labels, arrays, output, sizes) -> np.ndarray:
     if len(arrays) == 1:
         (t,), (array,) = labels, arrays
         return np.einsum(array, list(range(len(t))), [t.index(lab) for lab in output])
-    return plan_contraction(labels, output, sizes)(list(arrays), einsum=np.einsum)
+    return plan_contraction(labels, output, sizes)(list(arrays), numpy=True)
 
 
 # -- the formats ---------------------------------------------------------------------------------------

@@ -36,6 +36,31 @@ def test_layer_equals_dense_reconstruction_float64(layout, rng):
         np.testing.assert_allclose(y, expected, atol=1e-10, rtol=0)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow graphs and XLA")
+def test_graph_and_xla_traces_use_their_own_plans(rng):
+    """A TensorFlow graph runs the plan with batched matmuls, an XLA compilation the einsum-only plan (the
+    faster one for each, ``contraction.matmuls_pay``); both equal the dense product, through the layer and
+    through a recurrent layer that prepares the weights once per sequence."""
+    import tensorflow as tf
+
+    layer = htkeras.HTDense([4, 6, 5], [3, 2, 4], ranks=3, dtype="float64")
+    layer.build((None, 120))
+    x = tf.constant(rng.standard_normal((7, 120)))
+    expected = x.numpy() @ layer.dense_kernel()
+    for jit_compile in (False, True):
+        y = tf.function(layer.__call__, jit_compile=jit_compile)(x)
+        np.testing.assert_allclose(y.numpy(), expected, atol=1e-10, rtol=0)
+    graph_rest, xla_rest = layer._split_plans[(1, True)][1], layer._split_plans[(1, False)][1]
+    assert any(s.matmul for s in graph_rest.steps) and not any(s.matmul for s in xla_rest.steps)
+
+    rnn = htkeras.RNN(htkeras.FDHTLSTMCell(units=12, ranks=3))
+    inputs = tf.constant(rng.standard_normal((4, 5, 20)).astype("float32"))
+    eager = keras.ops.convert_to_numpy(rnn(inputs))
+    for jit_compile in (False, True):
+        traced = tf.function(rnn.__call__, jit_compile=jit_compile)(inputs)
+        np.testing.assert_allclose(traced.numpy(), eager, atol=1e-5)
+
+
 def test_layer_float32_and_leading_dims(rng):
     layer = htkeras.HTDense([4, 5], [3, 2], ranks=3)
     x = rng.standard_normal((2, 7, 20)).astype("float32")

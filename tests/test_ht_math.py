@@ -42,7 +42,7 @@ def test_network_contraction_equals_dense(dtype, tol, layout, rng):
         for candidates in ([], [ht.weights_first_path(tree)]):
             plan = plan_contraction(inputs, output, sizes, ht.BATCH, candidates=candidates)
             operands = [x.reshape(3, *tree.input_modes)] + [f.reshape(s) for f, s in zip(factors, shapes)]
-            y = plan(operands, einsum=np.einsum).reshape(3, -1)
+            y = plan(operands, numpy=True).reshape(3, -1)
             np.testing.assert_allclose(y, x @ dense, atol=tol * np.abs(x @ dense).max(), rtol=0)
 
 
@@ -110,17 +110,38 @@ def test_plan_prefers_cheaper_orders():
     assert plan.flops(96) / 96 < dense_flops / 20  # far cheaper than x @ W per example, at the planned batch
 
 
-def test_plan_reads_the_input_along_its_memory_layout():
-    """The first step contracts the input's last (contiguous) mode, so the large input is never transposed:
-    the time estimate counts a transpose as moving the tensor twice more."""
+@pytest.mark.parametrize("matmuls", [False, True])
+def test_plan_reads_the_input_along_its_memory_layout(matmuls):
+    """The first step reads the large input along its memory layout, never transposed (the time estimate
+    counts a transpose as moving a tensor twice more): an einsum plan contracts its last (contiguous) mode;
+    a matmul plan may contract an inner mode as a batch of products over the modes before it."""
     tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
     inputs, output, sizes, _ = ht.network(tree, tree.resolve_ranks(5))
-    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96)
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, matmuls=matmuls)
     first = plan.steps[0]
     assert first.lhs == 0  # x takes part
-    x_labels, factor_labels = first.equation.split("->")[0].split(",")[:: -1 if first.swap else 1]
-    assert x_labels[-1] in factor_labels  # its last mode
-    assert first.per_example_moved == 57600 + 3200 * 5  # read x once, write the result once: no transpose
+    if matmuls:
+        m = first.matmul
+        x_is_p = m.rhs_first == (first.rhs == 0)
+        assert not (m.transpose_p if x_is_p else m.transpose_q) and (m.p_perm if x_is_p else m.q_perm) is None
+    else:
+        x_labels, factor_labels = first.equation.split("->")[0].split(",")[:: -1 if first.swap else 1]
+        assert first.matmul is None and x_labels[-1] in factor_labels  # its last mode
+        assert first.per_example_moved == 57600 + 3200 * 5  # read x once, write the result once
+
+
+@pytest.mark.parametrize("matmuls", [False, True])
+def test_plans_with_and_without_matmuls_agree(matmuls, rng):
+    """Every layer's plan, run as matmuls where it can or as einsums only, equals the dense product."""
+    tree = DimensionTree([4, 6, 5], [3, 2, 4])
+    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(3))
+    operands = [rng.standard_normal((7, 4, 6, 5))] + [rng.standard_normal(s) for s in shapes]
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=7, matmuls=matmuls)
+    assert any(s.matmul for s in plan.steps) == matmuls
+    factors = [op.reshape(ht.factor_shapes(tree, tree.resolve_ranks(3))[k]) for k, op in enumerate(operands[1:])]
+    dense = ht.to_dense(tree, factors)
+    np.testing.assert_allclose(plan(operands, numpy=True).reshape(7, -1), operands[0].reshape(7, -1) @ dense,
+                               rtol=1e-10, atol=1e-10)
 
 
 def test_split_plans_are_the_same_contraction(rng):
@@ -134,8 +155,8 @@ def test_split_plans_are_the_same_contraction(rng):
         plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=1, weight_reuse=reuse)
         weights, rest = plan.split(len(inputs))
         assert all(not s.per_example_flops for s in weights.steps) and all(s.per_example_flops for s in rest.steps)
-        prepared = weights.run(operands[1:], einsum=np.einsum)
-        results += [plan(operands, einsum=np.einsum), rest([operands[0], *prepared], einsum=np.einsum)]
+        prepared = weights.run(operands[1:], numpy=True)
+        results += [plan(operands, numpy=True), rest([operands[0], *prepared], numpy=True)]
     assert len(rest.steps) == 1 and len(prepared) == 1 and prepared[0].size == 8 * 13 * 32 * 8
     for result in results[1:]:
         np.testing.assert_allclose(result, results[0], rtol=1e-10, atol=1e-10)

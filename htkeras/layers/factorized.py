@@ -13,7 +13,7 @@ import math
 import keras
 from keras import ops
 
-from ..contraction import plan_contraction
+from ..contraction import matmuls_pay, plan_contraction
 from ..initializers import factor_initializers, rescale_factors
 from ..stats import CompressionStats
 from ..tensorize import default_num_modes, factorize, suggest_modes, tensorize
@@ -217,15 +217,16 @@ class FactorizedDense(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
 
     def _split_plan(self, steps: int) -> tuple:
-        """``ContractionPlan.split`` of the plan chosen for weights shared by ``steps`` calls (cached)."""
-        steps = max(1, int(steps))
-        if steps not in self._split_plans:
+        """``ContractionPlan.split`` of the plan chosen for weights shared by ``steps`` calls, for the running
+        trace (``contraction.matmuls_pay``): cached per both."""
+        key = (max(1, int(steps)), matmuls_pay())
+        if key not in self._split_plans:
             inputs, output, sizes, batch, candidates = self._plan_problem
-            plan = self._plan if steps == 1 else plan_contraction(
-                inputs, output, sizes, batch, candidates=candidates, weight_reuse=steps
+            plan = self._plan if key == (1, True) else plan_contraction(
+                inputs, output, sizes, batch, candidates=candidates, weight_reuse=key[0], matmuls=key[1]
             )
-            self._split_plans[steps] = plan.split(len(inputs))
-        return self._split_plans[steps]
+            self._split_plans[key] = plan.split(len(inputs))
+        return self._split_plans[key]
 
     def prepare(self, steps: int = 1) -> list:
         """The weight-only part of ``x @ W``, for ``apply``: computed once and shared by ``steps`` calls (a
