@@ -281,7 +281,7 @@ def _matmul_layout(first, second, keep):
         return None
     (lead_p, free_p, transpose_p), (lead_q, free_q, transpose_q) = views
     out = shared + lead_p + lead_q + free_p + free_q
-    return {"out": out, "shared": shared, "lead": lead_p or lead_q, "lead_of_first": bool(lead_p),
+    return {"out": out, "shared": shared, "lead": lead_p or lead_q,
             "groups": ((lead_p, *((contracted, free_p) if transpose_p else (free_p, contracted))),
                        (lead_q, *((free_q, contracted) if transpose_q else (contracted, free_q)))),
             "transpose": (transpose_p, transpose_q)}
@@ -300,8 +300,8 @@ def _weight_layouts(first, second, keep, batch_label) -> list:
     shared = [lab for lab in other if lab in weight and lab in keep]
     contracted = [lab for lab in other if lab in weight and lab not in keep]
     free = [lab for lab in weight if lab not in other]
-    for free in itertools.permutations(free) if len(free) <= 3 else [free]:
-        order = shared + (list(free) + contracted if weight_is_first else contracted + list(free))
+    for free_order in itertools.permutations(free) if len(free) <= 3 else [free]:
+        order = shared + (list(free_order) + contracted if weight_is_first else contracted + list(free_order))
         perm = tuple(weight.index(lab) for lab in order)
         if perm != tuple(range(len(weight))):
             options.append((perm, None) if weight_is_first else (None, perm))
@@ -374,11 +374,9 @@ def _matmul(layout, out, sizes, batch_label) -> tuple:
     shapes = []
     for own_lead, rows, cols in layout["groups"]:
         batch = [size(shared)] if shared else []
-        if lead:
+        if own_lead or (lead and shared):  # the operand that broadcasts needs an axis only after shared ones
             batch.append(size(own_lead) if own_lead else 1)
         shapes.append(tuple(batch + [size(rows), size(cols)]))
-    if not shared and lead:  # no batch axis needed on the operand that broadcasts
-        shapes = [s[1:] if len(s) == 3 and s[0] == 1 else s for s in shapes]
     transpose_p, transpose_q = layout["transpose"]
     step = Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
                   tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"])
