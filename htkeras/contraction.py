@@ -310,10 +310,11 @@ def _weight_layouts(first, second, keep, batch_label) -> list:
 
 def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batch_label=None,
           matmuls: bool = True) -> list:
-    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers moved first.
+    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), the cheapest first (numbers
+    moved and matrices multiplied, ``ContractionPlan.cost``).
     Each is ``(out, moved, swap, layout)``: the result's labels; the label tuples whose sizes add up to the
     numbers the step moves; whether an einsum takes the operands as ``(b, a)``; the matmul layout
-    (``_matmul_layout`` with ``rhs_first`` and ``perms``) or None.
+    (``_matmul_layout`` with ``rhs_first``, ``perms`` and ``matrices``) or None.
 
     When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
     weight operand as stored or transposed first (``_weight_layouts``). Each moves its operands and result
@@ -339,8 +340,9 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
             (_, rows, inner), (_, _, cols) = layout["groups"]
             if matrices > 1 and size(rows) * size(inner) * size(cols) > SMALL_MATRIX:
                 moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
-            options.append((sum(size(t) for t in moved), len(options), moved,
-                            {**layout, "rhs_first": first is b, "perms": perms}))
+            estimate = MEMORY_WEIGHT * sum(size(t) for t in moved) + MATRIX_OVERHEAD * matrices
+            options.append((estimate, len(options), moved,
+                            {**layout, "rhs_first": first is b, "perms": perms, "matrices": matrices}))
     if options:
         return [(layout["out"], moved, False, layout) for _, _, moved, layout in sorted(options, key=lambda o: o[:2])]
     if last:
@@ -366,9 +368,8 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
     return [(out, moved, swap, None)]
 
 
-def _matmul(layout, out, sizes, batch_label) -> tuple:
-    """``(Matmul, matrices)`` of a ``_matmul_layout``: shapes with ``-1`` for the batch label's group, and
-    the number of matrices it multiplies."""
+def _matmul(layout, out, sizes, batch_label) -> Matmul:
+    """The ``Matmul`` of a ``_matmul_layout``, its shapes with ``-1`` for the batch label's group."""
     size = lambda labels: -1 if batch_label in labels else math.prod(sizes[lab] for lab in labels)  # noqa: E731
     shared, lead = layout["shared"], layout["lead"]
     shapes = []
@@ -378,10 +379,8 @@ def _matmul(layout, out, sizes, batch_label) -> tuple:
             batch.append(size(own_lead) if own_lead else 1)
         shapes.append(tuple(batch + [size(rows), size(cols)]))
     transpose_p, transpose_q = layout["transpose"]
-    step = Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
+    return Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
                   tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"])
-    matrices = math.prod(sizes[lab] for lab in shared + lead)
-    return step, matrices
 
 
 def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False, weight_reuse: int = 1,
@@ -403,7 +402,8 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
                 touched = set(a) | set(b)
                 flops = 2 * size(touched)
                 batched = batch_label in touched
-                matmul, matrices = _matmul(layout, out, sizes, batch_label) if layout else (None, 0)
+                matmul = _matmul(layout, out, sizes, batch_label) if layout else None
+                matrices = layout["matrices"] if layout else 0
                 per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
@@ -458,9 +458,10 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
             if j == anchor or not set(a) & set(b):
                 continue
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
-            out, moved, _, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
-                                     matmuls)[0]
+            out, moved, _, layout = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
+                                          matmuls)[0]
             cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * sum(size(t) for t in moved)
+            cost += MATRIX_OVERHEAD * (layout["matrices"] if layout else 0)
             if best is None or cost < best[0]:
                 best = (cost, j, out)
         _, j, out = best
