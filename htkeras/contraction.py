@@ -88,6 +88,7 @@ class Step:
 @dataclass(frozen=True)
 class ContractionPlan:
     steps: tuple
+    transposes: tuple = ()  # (position, axes): transposes of the final working list (see ``split``)
 
     def flops(self, batch_size: int = 1) -> int:
         """Multiply-adds x 2 for one call on ``batch_size`` examples."""
@@ -123,6 +124,8 @@ class ContractionPlan:
                 work.append(backend.reshape(backend.matmul(p, q, m.transpose_p, m.transpose_q), m.out_shape))
             else:
                 work.append(backend.einsum(step.equation, *((b, a) if step.swap else (a, b))))
+        for position, axes in self.transposes:
+            work[position] = backend.transpose(work[position], axes)
         return work
 
     def __call__(self, operands, numpy: bool = False):
@@ -133,7 +136,9 @@ class ContractionPlan:
     def split(self, num_operands: int) -> tuple:
         """``(weights, rest)``: ``weights.run(operands[1:])`` does every step that involves only weights
         (operand 0 is the input) and ``rest([operands[0], *those results])`` finishes the contraction. The
-        two plans do the same steps as this one."""
+        two plans do the same steps as this one, except that a weight the rest would transpose before a
+        matmul (``Matmul.p_perm``, ``q_perm``) comes out of ``weights`` transposed already: once per
+        sequence in a recurrent layer, not once per step."""
         work = list(range(num_operands))  # node ids; node 0 is the input
         from_input, weight_steps, input_steps = {0}, [], []
         for step in self.steps:
@@ -159,7 +164,17 @@ class ContractionPlan:
 
         weights, prepared = replay(range(1, num_operands), weight_steps)
         rest, _ = replay([0, *prepared], input_steps)
-        return weights, rest
+        steps, transposes = [], []
+        for (a, b, _, _), step in zip(input_steps, rest.steps):
+            m = step.matmul
+            if m is not None:
+                p, q = (b, a) if m.rhs_first else (a, b)
+                for operand, perm, field in ((p, m.p_perm, "p_perm"), (q, m.q_perm, "q_perm")):
+                    if perm is not None and operand in prepared:
+                        transposes.append((prepared.index(operand), perm))
+                        step = replace(step, matmul=replace(step.matmul, **{field: None}))
+            steps.append(step)
+        return replace(weights, transposes=tuple(transposes)), ContractionPlan(tuple(steps))
 
 
 class _KerasOps:

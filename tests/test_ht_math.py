@@ -130,6 +130,22 @@ def test_plan_reads_the_input_along_its_memory_layout(matmuls):
         assert first.per_example_moved == 57600 + 3200 * 5  # read x once, write the result once
 
 
+def test_split_transposes_weights_once(rng):
+    """Weights that the plan's matmuls need in another layout come out of the weight-only plan transposed
+    (once per sequence in a recurrent layer): the per-call steps transpose nothing, and the result holds."""
+    tree = DimensionTree([4, 5, 3], [2, 3, 4])
+    ranks = tree.resolve_ranks(3)
+    inputs, output, sizes, shapes = ht.network(tree, ranks)
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, weight_reuse=40)
+    weights, rest = plan.split(len(inputs))
+    assert any(s.matmul and (s.matmul.p_perm or s.matmul.q_perm) for s in plan.steps)
+    assert weights.transposes and not any(s.matmul and (s.matmul.p_perm or s.matmul.q_perm) for s in rest.steps)
+    operands = [rng.standard_normal((6, 4, 5, 3))] + [rng.standard_normal(s) for s in shapes]
+    prepared = weights.run(operands[1:], numpy=True)
+    np.testing.assert_allclose(rest([operands[0], *prepared], numpy=True), plan(operands, numpy=True),
+                               rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("matmuls", [False, True])
 def test_plans_with_and_without_matmuls_agree(matmuls, rng):
     """Every layer's plan, run as matmuls where it can or as einsums only, equals the dense product."""
