@@ -41,11 +41,9 @@ MEMORY_WEIGHT = 32
 # Each einsum has a fixed cost as well: about 2 microseconds per op in a compiled TensorFlow graph on that
 # machine (a chain of tiny einsums), which at ~130 GFLOP/s is this many FLOPs. It decides small maps.
 STEP_OVERHEAD = 250_000
-# Each matrix of a batched matmul costs about 0.2 microseconds more on that machine (15,360 products of
-# 5 x 20 by 20 x 5 take ~3 ms): many tiny products are slower than fewer large ones of the same FLOPs.
-MATRIX_OVERHEAD = 20_000
 # Batched products of matrices above this many multiply-adds each run much slower than one product of the
-# same size on TensorFlow's CPU kernels (768 products of 5 x 20 by 20 x 360: 3x a read of their input).
+# same size on TensorFlow's CPU kernels (768 products of 5 x 20 by 20 x 360 took 3x as long as one
+# product over the same input).
 SMALL_MATRIX = 16_384
 
 
@@ -81,8 +79,6 @@ class Step:
     per_example_moved: int = 0
     swap: bool = False  # the equation takes the operands as (rhs, lhs)
     matmul: Matmul | None = None  # run as one batched matmul instead of the equation
-    fixed_matrices: int = 0  # matrices of that matmul: per call, or per example (batch label among them)
-    per_example_matrices: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,12 +94,10 @@ class ContractionPlan:
         """Estimated time in FLOP units per call: FLOPs plus ``MEMORY_WEIGHT`` per number moved plus
         ``STEP_OVERHEAD`` per step, the weight-only part divided by ``weight_reuse`` (the calls sharing it)."""
         weight_steps = [s for s in self.steps if not s.per_example_flops]
-        fixed = sum(s.fixed_flops + MEMORY_WEIGHT * s.fixed_moved + MATRIX_OVERHEAD * s.fixed_matrices
-                    for s in self.steps)
+        fixed = sum(s.fixed_flops + MEMORY_WEIGHT * s.fixed_moved for s in self.steps)
         fixed += STEP_OVERHEAD * len(weight_steps)
         per_call = STEP_OVERHEAD * (len(self.steps) - len(weight_steps))
-        per_example = sum(s.per_example_flops + MEMORY_WEIGHT * s.per_example_moved
-                          + MATRIX_OVERHEAD * s.per_example_matrices for s in self.steps)
+        per_example = sum(s.per_example_flops + MEMORY_WEIGHT * s.per_example_moved for s in self.steps)
         return fixed / weight_reuse + per_call + batch_size * per_example
 
     def run(self, operands, numpy: bool = False) -> list:
@@ -325,11 +319,10 @@ def _weight_layouts(first, second, keep, batch_label) -> list:
 
 def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batch_label=None,
           matmuls: bool = True) -> list:
-    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), the cheapest first (numbers
-    moved and matrices multiplied, ``ContractionPlan.cost``).
+    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers moved first.
     Each is ``(out, moved, swap, layout)``: the result's labels; the label tuples whose sizes add up to the
     numbers the step moves; whether an einsum takes the operands as ``(b, a)``; the matmul layout
-    (``_matmul_layout`` with ``rhs_first``, ``perms`` and ``matrices``) or None.
+    (``_matmul_layout`` with ``rhs_first`` and ``perms``) or None.
 
     When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
     weight operand as stored or transposed first (``_weight_layouts``). Each moves its operands and result
@@ -355,9 +348,8 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
             (_, rows, inner), (_, _, cols) = layout["groups"]
             if matrices > 1 and size(rows) * size(inner) * size(cols) > SMALL_MATRIX:
                 moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
-            estimate = MEMORY_WEIGHT * sum(size(t) for t in moved) + MATRIX_OVERHEAD * matrices
-            options.append((estimate, len(options), moved,
-                            {**layout, "rhs_first": first is b, "perms": perms, "matrices": matrices}))
+            options.append((sum(size(t) for t in moved), len(options), moved,
+                            {**layout, "rhs_first": first is b, "perms": perms}))
     if options:
         return [(layout["out"], moved, False, layout) for _, _, moved, layout in sorted(options, key=lambda o: o[:2])]
     if last:
@@ -418,13 +410,10 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
                 flops = 2 * size(touched)
                 batched = batch_label in touched
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
-                matrices = layout["matrices"] if layout else 0
-                per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
                             sum(size(t) for t in moved if batch_label not in t),
-                            sum(size(t) for t in moved if batch_label in t), swap, matmul,
-                            0 if per_example else matrices, matrices // batch_size if per_example else 0)
+                            sum(size(t) for t in moved if batch_label in t), swap, matmul)
                 step_cost = ContractionPlan((step,)).cost(batch_size, weight_reuse)
                 grown.append((cost + step_cost, [*(t for k, t in enumerate(work) if k not in (i, j)), out],
                               [*steps, step]))
@@ -473,10 +462,9 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
             if j == anchor or not set(a) & set(b):
                 continue
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
-            out, moved, _, layout = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
-                                          matmuls)[0]
+            out, moved, _, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
+                                     matmuls)[0]
             cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * sum(size(t) for t in moved)
-            cost += MATRIX_OVERHEAD * (layout["matrices"] if layout else 0)
             if best is None or cost < best[0]:
                 best = (cost, j, out)
         _, j, out = best
