@@ -64,6 +64,10 @@ class Matmul:
     p_perm: tuple | None = None  # axes permutation applied to P (a small weight operand) before the reshape
     q_perm: tuple | None = None
 
+    def factors(self, lhs, rhs) -> tuple:
+        """``(P, Q)`` from the step's left and right operands (tensors, or anything standing for them)."""
+        return (rhs, lhs) if self.rhs_first else (lhs, rhs)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -111,7 +115,7 @@ class ContractionPlan:
                 del work[k]
             if step.matmul is not None:
                 m = step.matmul
-                p, q = (b, a) if m.rhs_first else (a, b)
+                p, q = m.factors(a, b)
                 p = p if m.p_perm is None else backend.transpose(p, m.p_perm)
                 q = q if m.q_perm is None else backend.transpose(q, m.q_perm)
                 p, q = backend.reshape(p, m.p_shape), backend.reshape(q, m.q_shape)
@@ -162,7 +166,7 @@ class ContractionPlan:
         for (a, b, _, _), step in zip(input_steps, rest.steps):
             m = step.matmul
             if m is not None:
-                p, q = (b, a) if m.rhs_first else (a, b)
+                p, q = m.factors(a, b)
                 for operand, perm, field in ((p, m.p_perm, "p_perm"), (q, m.q_perm, "q_perm")):
                     if perm is not None and operand in prepared:
                         transposes.append((prepared.index(operand), perm))
@@ -404,11 +408,11 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
         for cost, work, steps in states:
             a, b = work[i], work[j]
             rest = [lab for k, t in enumerate(work) if k not in (i, j) for lab in t]
+            touched = set(a) | set(b)
+            flops = 2 * size(touched)
+            batched = batch_label in touched
             for out, moved, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes, small_first,
                                                   batch_label, matmuls):
-                touched = set(a) | set(b)
-                flops = 2 * size(touched)
-                batched = batch_label in touched
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
