@@ -2,13 +2,15 @@
 
 The UCF11 input-to-hidden map: 57,600 inputs -> 4 x 256 gate pre-activations, a batch of 96 frames (16 clips
 x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward + backward, and forward with
-``jit_compile=True``, XLA), measured side by side in this one process: median over repeats after a warm-up.
+``jit_compile=True``, XLA), measured side by side in this one process and interleaved: in each round every
+measurement is the median over repeats after a warm-up; a time is the median over rounds, a ratio the median
+of the ratios within each round (``htkeras.timing.interleaved_median_seconds``).
 "input read" is one reduction over the input batch, the floor for a layer with ~1 K weights that must read
 all of its input. Peak memory: each layer in a fresh process, the growth of its peak resident set over three
 calls after a traced warm-up (forward, and forward + backward); approximate, as the allocator may reuse
 memory it already holds.
 
-    python -m benchmarks.dense_layers [--repeats 20] [--out benchmarks/results/dense_layers.json]
+    python -m benchmarks.dense_layers [--rounds 5] [--repeats 5] [--out benchmarks/results/dense_layers.json]
 """
 
 from __future__ import annotations
@@ -97,31 +99,41 @@ def _measure_peak_memory(name: str) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="calls per measurement in each round")
     parser.add_argument("--out", default="benchmarks/results/dense_layers.json")
     parser.add_argument("--peak-memory-of", default=None, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     if args.peak_memory_of:
         return _measure_peak_memory(args.peak_memory_of)
     x = input_batch()
-    rows = {"input read": {"params": 0, "forward": median_seconds(tf.function(tf.reduce_sum), x, args.repeats)}}
-    for name, layer in candidates().items():
-        rows[name] = {
-            "params": int(layer.count_params()),
-            "forward": median_seconds(tf.function(layer.__call__), x, args.repeats),
-            "forward_backward": median_seconds(forward_backward_function(layer), x, args.repeats),
-            "forward_xla": median_seconds(tf.function(layer.__call__, jit_compile=True), x, args.repeats),
-            "peak_memory_growth_bytes": peak_memory_growth(name),
-        }
-    dense, ht, read = rows["Dense"], rows["HTDense (ranks 5)"], rows["input read"]["forward"]
-    tt = next(v for k, v in rows.items() if k.startswith("TTDense"))
+    layers = candidates()
+    steps = {("input read", "forward"): tf.function(tf.reduce_sum)}
+    for name, layer in layers.items():
+        steps[name, "forward"] = tf.function(layer.__call__)
+        steps[name, "forward_backward"] = forward_backward_function(layer)
+        steps[name, "forward_xla"] = tf.function(layer.__call__, jit_compile=True)
+    times = timing.interleaved_median_seconds(
+        {key: (lambda _, fn=fn: np.asarray(fn(x))) for key, fn in steps.items()}, args.rounds, args.repeats)
+    rows = {"input read": {"params": 0}}
+    rows.update({name: {"params": int(layer.count_params())} for name, layer in layers.items()})
+    for (name, measure), values in times.items():
+        rows[name][measure] = float(np.median(values))
+    for name in layers:
+        rows[name]["peak_memory_growth_bytes"] = peak_memory_growth(name)
+    tt = next(name for name in layers if name.startswith("TTDense"))
+    ht, read = "HTDense (ranks 5)", ("input read", "forward")
+
+    def ratio(numerator, denominator) -> float:
+        return float(np.median(np.divide(times[numerator], times[denominator])))
+
     ratios = {
-        "dense_over_ht_forward": dense["forward"] / ht["forward"],
-        "dense_over_ht_forward_backward": dense["forward_backward"] / ht["forward_backward"],
-        "ht_over_input_read": ht["forward"] / read,
-        "tt_over_ht_forward": tt["forward"] / ht["forward"],
-        "dense_over_ht_forward_xla": dense["forward_xla"] / ht["forward_xla"],
-        "ht_xla_over_input_read": ht["forward_xla"] / read,
+        "dense_over_ht_forward": ratio(("Dense", "forward"), (ht, "forward")),
+        "dense_over_ht_forward_backward": ratio(("Dense", "forward_backward"), (ht, "forward_backward")),
+        "ht_over_input_read": ratio((ht, "forward"), read),
+        "tt_over_ht_forward": ratio((tt, "forward"), (ht, "forward")),
+        "dense_over_ht_forward_xla": ratio(("Dense", "forward_xla"), (ht, "forward_xla")),
+        "ht_xla_over_input_read": ratio((ht, "forward_xla"), read),
     }
     goals = {
         "HTDense forward >= 20x faster than Dense": ratios["dense_over_ht_forward"] >= 20,
@@ -131,7 +143,8 @@ def main(argv=None):
         "with XLA: HTDense forward <= 3x the input-read time": ratios["ht_xla_over_input_read"] <= 3,
         "HTDense no slower than TTDense (t3f) at about equal parameters": ratios["tt_over_ht_forward"] >= 1,
     }
-    result = {"shape": {"input": 57600, "output": 1024, "batch": BATCH}, "repeats": args.repeats, "rows": rows,
+    result = {"shape": {"input": 57600, "output": 1024, "batch": BATCH}, "rounds": args.rounds,
+              "repeats": args.repeats, "rows": rows,
               "ratios": ratios, "goals": goals, "commit": git_commit(), "hardware": hardware(),
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_json(args.out, result)

@@ -17,7 +17,9 @@ weights up front, up to the whole matrix).
 
 A step whose operands are laid out as matrices, ``[shared][contracted][free]`` or ``[shared][free][contracted]``
 (an operand's leading free labels may broadcast over the other), runs as one batched ``matmul`` with
-transpose flags and reshapes only: no data moves but the product's. Other steps run as ``einsum``, which
+transpose flags and reshapes only: no data moves but the product's. Each product of a batch costs a fixed
+time too (``PRODUCT_MOVES``), and TensorFlow runs batches of larger ones slowly (``SMALL_MATRIX``): the
+planner splits their rows into blocks of small products where it can. Other steps run as ``einsum``, which
 may transpose its operands first (on TensorFlow's CPU kernels a transpose costs more than a product of the
 same size, so the planner prefers steps of the first kind, and the output orders that keep the next steps
 so).
@@ -41,10 +43,17 @@ MEMORY_WEIGHT = 32
 # Each einsum has a fixed cost as well: about 2 microseconds per op in a compiled TensorFlow graph on that
 # machine (a chain of tiny einsums), which at ~130 GFLOP/s is this many FLOPs. It decides small maps.
 STEP_OVERHEAD = 250_000
-# Batched products of matrices above this many multiply-adds each run much slower than one product of the
-# same size on TensorFlow's CPU kernels (768 products of 5 x 20 by 20 x 360 took 3x as long as one
-# product over the same input).
-SMALL_MATRIX = 16_384
+# TensorFlow's CPU batched matmul spreads the products of a batch over its threads only when each has at
+# most this many multiply-adds (``kMaxCostOuterParallelism`` in tensorflow/core/kernels/matmul_op_impl.h);
+# larger ones run one after another, each split over the threads, much slower for mid-sized matrices (768
+# products of 5 x 20 by 20 x 360 took 3x as long as one product over the same input). The planner splits
+# the rows of such products into blocks below it (``_row_blocks``) where it can, and charges the rest.
+SMALL_MATRIX = 128 * 128
+# Each product of a batched matmul has a fixed cost as well, counted as moving this many numbers: on that
+# machine 100,000 products of 2 x 2 matrices took ~9 ms, and 15,360 products of 5 x 20 by 20 x 5 matrices
+# ~3.5 ms against ~1 ms for the same numbers in one product. Of 0, 200 and 500, 200 gave the fastest plans
+# over the shapes of benchmarks/scaling.py and dense_layers.py, timed side by side.
+PRODUCT_MOVES = 200
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Matmul:
     out_shape: tuple
     p_perm: tuple | None = None  # axes permutation applied to P (a small weight operand) before the reshape
     q_perm: tuple | None = None
+    row_blocks: int = 1  # P's rows split into this many blocks, one more batch axis (``_row_blocks``)
 
     def factors(self, lhs, rhs) -> tuple:
         """``(P, Q)`` from the step's left and right operands (tensors, or anything standing for them)."""
@@ -294,10 +304,21 @@ def _matmul_layout(first, second, keep):
         return None
     (lead_p, free_p, transpose_p), (lead_q, free_q, transpose_q) = views
     out = shared + lead_p + lead_q + free_p + free_q
-    return {"out": out, "shared": shared, "lead": lead_p or lead_q,
+    return {"out": out, "shared": shared, "lead": lead_p or lead_q, "matrix": (free_p, contracted, free_q),
             "groups": ((lead_p, *((contracted, free_p) if transpose_p else (free_p, contracted))),
                        (lead_q, *((free_q, contracted) if transpose_q else (contracted, free_q)))),
-            "transpose": (transpose_p, transpose_q)}
+            "transpose": (transpose_p, transpose_q), "row_blocks": 1}
+
+
+def _row_blocks(layout, sizes, batch_label) -> int | None:
+    """The fewest blocks to split the rows of ``P`` into (a reshape: each block one more matrix of the batch,
+    the product's memory unchanged) so that each product has at most ``SMALL_MATRIX`` multiply-adds; None
+    when ``P`` is read transposed, its rows hold the batch label, or no split is small enough."""
+    rows, contracted, cols = layout["matrix"]
+    if layout["transpose"][0] or batch_label in rows:
+        return None
+    count, work = math.prod(sizes[lab] for lab in rows), math.prod(sizes[lab] for lab in contracted + cols)
+    return next((n for n in range(2, count + 1) if count % n == 0 and count // n * work <= SMALL_MATRIX), None)
 
 
 def _weight_layouts(first, second, keep, batch_label) -> list:
@@ -330,8 +351,10 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
 
     When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
     weight operand as stored or transposed first (``_weight_layouts``). Each moves its operands and result
-    once, twice more a weight it transposes, once more an operand it reads transposed, and twice more the
-    larger operand of a batch of larger matrices (``SMALL_MATRIX``). Otherwise the one way is an einsum,
+    once, twice more a weight it transposes, once more a weight it reads transposed (twice more an operand
+    with the batch label), twice more the larger operand of a batch of larger matrices (``SMALL_MATRIX``)
+    unless its first factor's rows split into blocks of small ones (``_row_blocks``), and ``PRODUCT_MOVES``
+    per product of a batch (``_product_moves``, added by ``_replay``). Otherwise the one way is an einsum,
     which moves twice more whatever it must transpose and once more an operand that its matmul reads
     transposed; its result keeps the labels of the larger operand first, or with ``small_first`` those of
     the smaller. Without ``matmuls``, every step is an einsum."""
@@ -347,13 +370,16 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
                 continue
             moved = [a, b, layout["out"]]
             moved += [op for op, perm in zip((first, second), perms) if perm for op in (op, op)]  # transposed
-            moved += [op for op, flag in zip((p, q), layout["transpose"]) if flag]  # read transposed: once more
-            matrices = size(layout["shared"] + layout["lead"])
-            (_, rows, inner), (_, _, cols) = layout["groups"]
-            if matrices > 1 and size(rows) * size(inner) * size(cols) > SMALL_MATRIX:
-                moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
-            options.append((sum(size(t) for t in moved), len(options), moved,
-                            {**layout, "rhs_first": first is b, "perms": perms}))
+            for op, flag in zip((p, q), layout["transpose"]):  # read transposed: once more, a batched one twice
+                moved += ([op, op] if batch_label in op else [op]) if flag else []
+            if size(layout["shared"] + layout["lead"]) > 1 and size(sum(layout["matrix"], ())) > SMALL_MATRIX:
+                blocks = _row_blocks(layout, sizes, batch_label)
+                if blocks:
+                    layout["row_blocks"] = blocks
+                else:
+                    moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
+            layout = {**layout, "rhs_first": first is b, "perms": perms}
+            options.append((sum(size(t) for t in moved) + _product_moves(layout, size), len(options), moved, layout))
     if options:
         return [(layout["out"], moved, False, layout) for _, _, moved, layout in sorted(options, key=lambda o: o[:2])]
     if last:
@@ -379,19 +405,30 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
     return [(out, moved, swap, None)]
 
 
+def _product_moves(layout, size) -> int:
+    """``PRODUCT_MOVES`` for each product of a batched matmul layout (0 for one product, or an einsum):
+    the numbers-moved equivalent of their fixed costs; ``size`` gives the size of a label tuple."""
+    if layout is None:
+        return 0
+    products = size(layout["shared"] + layout["lead"]) * layout["row_blocks"]
+    return PRODUCT_MOVES * products if products > 1 else 0
+
+
 def _matmul(layout, out, sizes, batch_label) -> Matmul:
     """The ``Matmul`` of a ``_matmul_layout``, its shapes with ``-1`` for the batch label's group."""
     size = lambda labels: -1 if batch_label in labels else math.prod(sizes[lab] for lab in labels)  # noqa: E731
-    shared, lead = layout["shared"], layout["lead"]
+    shared, lead, blocks = layout["shared"], layout["lead"], layout["row_blocks"]
     shapes = []
-    for own_lead, rows, cols in layout["groups"]:
+    for k, (own_lead, rows, cols) in enumerate(layout["groups"]):
         batch = [size(shared)] if shared else []
         if own_lead or (lead and shared):  # the operand that broadcasts needs an axis only after shared ones
             batch.append(size(own_lead) if own_lead else 1)
-        shapes.append(tuple(batch + [size(rows), size(cols)]))
+        if blocks > 1:  # P's rows in blocks, one more batch axis (Q broadcasts over it)
+            batch.append(blocks if k == 0 else 1)
+        shapes.append(tuple(batch + [size(rows) // (blocks if k == 0 else 1), size(cols)]))
     transpose_p, transpose_q = layout["transpose"]
     return Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
-                  tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"])
+                  tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"], blocks)
 
 
 def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False, weight_reuse: int = 1,
@@ -414,10 +451,13 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
             for out, moved, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes, small_first,
                                                   batch_label, matmuls):
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
+                products = _product_moves(layout, size)  # per example when the batch label is among them
+                per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
-                            sum(size(t) for t in moved if batch_label not in t),
-                            sum(size(t) for t in moved if batch_label in t), swap, matmul)
+                            sum(size(t) for t in moved if batch_label not in t) + (0 if per_example else products),
+                            sum(size(t) for t in moved if batch_label in t) + (products if per_example else 0),
+                            swap, matmul)
                 step_cost = ContractionPlan((step,)).cost(batch_size, weight_reuse)
                 grown.append((cost + step_cost, [*(t for k, t in enumerate(work) if k not in (i, j)), out],
                               [*steps, step]))
@@ -466,9 +506,9 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
             if j == anchor or not set(a) & set(b):
                 continue
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
-            out, moved, _, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
-                                     matmuls)[0]
-            cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * sum(size(t) for t in moved)
+            out, moved, _, layout = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
+                                          matmuls)[0]
+            cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * (sum(size(t) for t in moved) + _product_moves(layout, size))
             if best is None or cost < best[0]:
                 best = (cost, j, out)
         _, j, out = best

@@ -1,9 +1,10 @@
 """The HT math module against dense reconstructions, in float32 and float64."""
 
+import keras
 import numpy as np
 import pytest
 
-from htkeras import ht
+from htkeras import contraction, ht
 from htkeras.contraction import plan_contraction
 from htkeras.tree import DimensionTree
 
@@ -113,8 +114,9 @@ def test_plan_prefers_cheaper_orders():
 @pytest.mark.parametrize("matmuls", [False, True])
 def test_plan_reads_the_input_along_its_memory_layout(matmuls):
     """The first step reads the large input along its memory layout, never transposed (the time estimate
-    counts a transpose as moving a tensor twice more): an einsum plan contracts its last (contiguous) mode;
-    a matmul plan may contract an inner mode as a batch of products over the modes before it."""
+    counts a transpose as moving a tensor twice more), and contracts its last (contiguous) mode: an einsum,
+    or one product of the input as a matrix (a batch of 15,360 small products over an inner mode costs
+    more, by the products' fixed costs, ``PRODUCT_MOVES``)."""
     tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
     inputs, output, sizes, _ = ht.network(tree, tree.resolve_ranks(5))
     plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, matmuls=matmuls)
@@ -124,6 +126,7 @@ def test_plan_reads_the_input_along_its_memory_layout(matmuls):
         m = first.matmul
         x_is_p = m.rhs_first == (first.rhs == 0)
         assert not (m.transpose_p if x_is_p else m.transpose_q) and (m.p_perm if x_is_p else m.q_perm) is None
+        assert (m.p_shape if x_is_p else m.q_shape) == (-1, 18)  # one product: (batch x 8 x 20 x 20, 18)
     else:
         x_labels, factor_labels = first.equation.split("->")[0].split(",")[:: -1 if first.swap else 1]
         assert first.matmul is None and x_labels[-1] in factor_labels  # its last mode
@@ -158,6 +161,31 @@ def test_plans_with_and_without_matmuls_agree(matmuls, rng):
     dense = ht.to_dense(tree, factors)
     np.testing.assert_allclose(plan(operands, numpy=True).reshape(7, -1), operands[0].reshape(7, -1) @ dense,
                                rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("backend_ops", ["numpy", "keras"])
+def test_row_blocks_keep_batched_products_small(backend_ops, monkeypatch, rng):
+    """Batched products above ``SMALL_MATRIX`` multiply-adds each (slow on TensorFlow's CPU kernels) get
+    their first factor's rows split into blocks below it where they can: a reshape that leaves the result
+    unchanged, equal to the dense product."""
+    monkeypatch.setattr(contraction, "SMALL_MATRIX", 40)
+    monkeypatch.setattr(contraction, "PRODUCT_MOVES", 0)  # blocks free of their per-product charge
+    tree = DimensionTree([4, 6, 5], [3, 2, 4])
+    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(3))
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=7)
+    blocked = [s.matmul for s in plan.steps if s.matmul and s.matmul.row_blocks > 1]
+    assert blocked
+    for m in blocked:
+        *_, rows, inner = m.p_shape
+        cols = m.q_shape[-2 if m.transpose_q else -1]
+        assert m.p_shape[-3] == m.row_blocks and m.q_shape[-3] == 1 and rows * inner * cols <= 40
+    operands = [rng.standard_normal((7, 4, 6, 5)).astype("float32")]
+    operands += [rng.standard_normal(s).astype("float32") for s in shapes]
+    numpy = backend_ops == "numpy"
+    result = np.asarray(plan([o if numpy else keras.ops.convert_to_tensor(o) for o in operands], numpy=numpy))
+    factors = [op.reshape(s) for op, s in zip(operands[1:], ht.factor_shapes(tree, tree.resolve_ranks(3)))]
+    np.testing.assert_allclose(result.reshape(7, -1), operands[0].reshape(7, -1) @ ht.to_dense(tree, factors),
+                               rtol=1e-4, atol=1e-4)
 
 
 def test_split_plans_are_the_same_contraction(rng):
