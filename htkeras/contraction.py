@@ -508,7 +508,8 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
             out, moved, _, layout = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
                                           matmuls)[0]
-            cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * (sum(size(t) for t in moved) + _product_moves(layout, size))
+            moves = sum(size(t) for t in moved) + _product_moves(layout, size)
+            cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * moves
             if best is None or cost < best[0]:
                 best = (cost, j, out)
         _, j, out = best
