@@ -50,9 +50,9 @@ STEP_OVERHEAD = 250_000
 # the rows of such products into blocks below it (``_row_blocks``) where it can, and charges the rest.
 SMALL_MATRIX = 128 * 128
 # Each product of a batched matmul has a fixed cost as well, counted as moving this many numbers: on that
-# machine 100,000 products of 2 x 2 matrices took ~9 ms, and 15,360 products of 5 x 20 by 20 x 5 matrices
-# ~3.5 ms against ~1 ms for the same numbers in one product. Of 0, 200 and 500, 200 gave the fastest plans
-# over the shapes of benchmarks/scaling.py and dense_layers.py, timed side by side.
+# machine 100,000 products of 2 x 2 matrices took ~9 ms, and 15,000 products of 5 x 20 by 20 x 5 matrices
+# 3.5-4.4 ms against 1.4 ms for the same numbers in one product. Of 0, 200 and 500, 200 gave the fastest
+# plans over the shapes of benchmarks/scaling.py and dense_layers.py, timed side by side.
 PRODUCT_MOVES = 200
 
 
