@@ -310,14 +310,15 @@ def _matmul_layout(first, second, keep):
             "transpose": (transpose_p, transpose_q), "row_blocks": 1}
 
 
-def _row_blocks(layout, sizes, batch_label) -> int | None:
+def _row_blocks(layout, size, batch_label) -> int | None:
     """The fewest blocks to split the rows of ``P`` into (a reshape: each block one more matrix of the batch,
     the product's memory unchanged) so that each product has at most ``SMALL_MATRIX`` multiply-adds; None
-    when ``P`` is read transposed, its rows hold the batch label, or no split is small enough."""
+    when ``P`` is read transposed, its rows hold the batch label, or no split is small enough. ``size``
+    gives the size of a label tuple."""
     rows, contracted, cols = layout["matrix"]
     if layout["transpose"][0] or batch_label in rows:
         return None
-    count, work = math.prod(sizes[lab] for lab in rows), math.prod(sizes[lab] for lab in contracted + cols)
+    count, work = size(rows), size(contracted + cols)
     return next((n for n in range(2, count + 1) if count % n == 0 and count // n * work <= SMALL_MATRIX), None)
 
 
@@ -373,7 +374,7 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
             for op, flag in zip((p, q), layout["transpose"]):  # read transposed: once more, a batched one twice
                 moved += ([op, op] if batch_label in op else [op]) if flag else []
             if size(layout["shared"] + layout["lead"]) > 1 and size(sum(layout["matrix"], ())) > SMALL_MATRIX:
-                blocks = _row_blocks(layout, sizes, batch_label)
+                blocks = _row_blocks(layout, size, batch_label)
                 if blocks:
                     layout["row_blocks"] = blocks
                 else:
