@@ -6,9 +6,11 @@ x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward
 measurement is the median over repeats after a warm-up; a time is the median over rounds, a ratio the median
 of the ratios within each round (``htkeras.timing.interleaved_median_seconds``).
 "input read" is one reduction over the input batch, the floor for a layer with ~1 K weights that must read
-all of its input. Peak memory: each layer in a fresh process, the growth of its peak resident set over three
-calls after a traced warm-up (forward, and forward + backward); approximate, as the allocator may reuse
-memory it already holds.
+all of its input. "HTDense, first step alone" is the first step of HTDense's contraction plan that reads the
+input (one matmul over its last mode), run alone on weights prepared beforehand: where the layer's time goes.
+Peak memory: each layer in a fresh process, the growth of its peak resident set over three calls after a
+traced warm-up (forward, and forward + backward); approximate, as the allocator may reuse memory it already
+holds.
 
     python -m benchmarks.dense_layers [--rounds 5] [--repeats 5] [--out benchmarks/results/dense_layers.json]
 """
@@ -33,6 +35,7 @@ import tensorflow as tf  # noqa: E402
 
 import htkeras  # noqa: E402
 from htkeras import timing  # noqa: E402
+from htkeras.contraction import ContractionPlan  # noqa: E402
 from training.run_io import git_commit, hardware, write_json  # noqa: E402
 
 INPUT_MODES, OUTPUT_MODES, BATCH = [8, 20, 20, 18], [16, 4, 4, 4], 96
@@ -53,6 +56,18 @@ def candidates():
         if not layer.built:
             layer.build((None, 57600))
     return layers
+
+
+def first_step_function(layer):
+    """The first step of ``layer``'s plan that reads the input, alone (a compiled function of the input)."""
+    prepared = [tf.constant(np.asarray(t)) for t in layer.prepare()]
+    first = ContractionPlan(layer._split_plan(1)[1].steps[:1])  # the input's steps, after the weight-only ones
+
+    @tf.function
+    def first_step(inputs):
+        return first.run([tf.reshape(inputs, (-1, *layer.resolved_input_modes)), *prepared])[-1]
+
+    return first_step
 
 
 def forward_backward_function(layer):
@@ -108,21 +123,23 @@ def main(argv=None):
         return _measure_peak_memory(args.peak_memory_of)
     x = input_batch()
     layers = candidates()
-    steps = {("input read", "forward"): tf.function(tf.reduce_sum)}
+    ht, first_step, read = "HTDense (ranks 5)", "HTDense, first step alone", ("input read", "forward")
+    steps, params = {read: tf.function(tf.reduce_sum)}, {"input read": 0, first_step: None}
     for name, layer in layers.items():
+        params[name] = int(layer.count_params())
         steps[name, "forward"] = tf.function(layer.__call__)
         steps[name, "forward_backward"] = forward_backward_function(layer)
         steps[name, "forward_xla"] = tf.function(layer.__call__, jit_compile=True)
+        if name == ht:
+            steps[first_step, "forward"] = first_step_function(layer)
     times = timing.interleaved_median_seconds(
         {key: (lambda _, fn=fn: np.asarray(fn(x))) for key, fn in steps.items()}, args.rounds, args.repeats)
-    rows = {"input read": {"params": 0}}
-    rows.update({name: {"params": int(layer.count_params())} for name, layer in layers.items()})
+    rows = {}
     for (name, measure), values in times.items():
-        rows[name][measure] = float(np.median(values))
+        rows.setdefault(name, {"params": params[name]})[measure] = float(np.median(values))
     for name in layers:
         rows[name]["peak_memory_growth_bytes"] = peak_memory_growth(name)
     tt = next(name for name in layers if name.startswith("TTDense"))
-    ht, read = "HTDense (ranks 5)", ("input read", "forward")
 
     def ratio(numerator, denominator) -> float:
         return float(np.median(np.divide(times[numerator], times[denominator])))
@@ -131,6 +148,7 @@ def main(argv=None):
         "dense_over_ht_forward": ratio(("Dense", "forward"), (ht, "forward")),
         "dense_over_ht_forward_backward": ratio(("Dense", "forward_backward"), (ht, "forward_backward")),
         "ht_over_input_read": ratio((ht, "forward"), read),
+        "ht_first_step_over_input_read": ratio((first_step, "forward"), read),
         "tt_over_ht_forward": ratio((tt, "forward"), (ht, "forward")),
         "dense_over_ht_forward_xla": ratio(("Dense", "forward_xla"), (ht, "forward_xla")),
         "ht_xla_over_input_read": ratio((ht, "forward_xla"), read),
@@ -155,7 +173,8 @@ def main(argv=None):
             growth = row["peak_memory_growth_bytes"]
             extra += (f"  peak memory fwd +{growth['forward'] / 2**20:.1f} MiB, "
                       f"fwd+bwd +{growth['forward_backward'] / 2**20:.1f} MiB")
-        print(f"{name:34s} {row['params']:>11,} params  fwd {1000 * row['forward']:8.2f} ms{extra}")
+        params = "-" if row["params"] is None else f"{row['params']:,}"
+        print(f"{name:34s} {params:>11} params  fwd {1000 * row['forward']:8.2f} ms{extra}")
     for key, value in ratios.items():
         print(f"{key}: {value:.2f}")
     for goal, met in goals.items():

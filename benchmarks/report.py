@@ -35,7 +35,8 @@ def dense_layers_section(result: dict) -> list:
         backward, xla = (f"{1000 * row[key]:.2f}" if key in row else "–" for key in ("forward_backward", "forward_xla"))
         growth = row.get("peak_memory_growth_bytes")
         memory = f"{growth['forward'] / 2**20:.1f} / {growth['forward_backward'] / 2**20:.1f}" if growth else "–"
-        lines.append(f"| {name} | {row['params']:,} | {1000 * row['forward']:.2f} | {backward} | {xla} | {memory} |")
+        params = "–" if row["params"] is None else f"{row['params']:,}"
+        lines.append(f"| {name} | {params} | {1000 * row['forward']:.2f} | {backward} | {xla} | {memory} |")
     lines.append("")
     lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in result["goals"].items()]
     ratios = result["ratios"]
@@ -44,6 +45,10 @@ def dense_layers_section(result: dict) -> list:
         f"{ratios['dense_over_ht_forward_backward']:.1f}×; HTDense / input read {ratios['ht_over_input_read']:.1f}×; "
         f"TTDense / HTDense forward {ratios['tt_over_ht_forward']:.2f}×."
     )
+    rows = result["rows"]
+    rest = rows["HTDense (ranks 5)"]["forward"] - rows["HTDense, first step alone"]["forward"]
+    lines.append(f"- HTDense's first step alone (one matmul over the input's last mode) / input read "
+                 f"{ratios['ht_first_step_over_input_read']:.1f}×; the rest of its plan adds about {1000 * rest:.2f} ms.")
     if "dense_over_ht_forward_xla" in ratios:
         lines.append(f"- with XLA (`jit_compile=True`): Dense / HTDense forward {ratios['dense_over_ht_forward_xla']:.1f}×, "
                      f"HTDense / input read {ratios['ht_xla_over_input_read']:.1f}×.")

@@ -89,19 +89,31 @@ def load_uea(name: str, split: str, data_dir=None) -> tuple:
     return x, np.array([index[label] for label in labels]), tuple(classes)
 
 
+def padding_frames(x) -> np.ndarray:
+    """Which frames of ``x`` ``(..., T, D)`` are zero padding (every value zero, what ``Masking(0.0)`` skips): a
+    boolean ``(..., T)``."""
+    return ~np.any(x, axis=-1)
+
+
 def standardization(x: np.ndarray) -> dict:
     """Per-dimension ``{"mean": [...], "std": [...]}`` over the frames of ``x`` ``(N, T, D)`` that are not
     zero padding (JSON-safe: zoo models keep it in their config.json)."""
-    frames = x[np.abs(x).sum(axis=-1) > 0]
+    frames = x[~padding_frames(x)]
     return {"mean": frames.mean(axis=0).tolist(), "std": (frames.std(axis=0) + 1e-6).tolist()}
 
 
 def standardize(x: np.ndarray, statistics: dict) -> np.ndarray:
     """``(x - mean) / std`` (``standardization``) on every frame but the zero padding, which stays zero."""
     x = np.asarray(x, np.float32)
-    padding = np.abs(x).sum(axis=-1, keepdims=True) == 0
+    padding = padding_frames(x)[..., None]
     scaled = (x - np.float32(statistics["mean"])) / np.float32(statistics["std"])
     return np.where(padding, 0.0, scaled).astype(np.float32)
+
+
+def _length_without_padding(series) -> int:
+    """Steps of a ``(T, D)`` series up to its last frame that is not zero padding."""
+    real = np.flatnonzero(~padding_frames(series))
+    return int(real[-1]) + 1 if real.size else 0
 
 
 def pad_series(series, steps: int | None = None) -> np.ndarray:
@@ -109,7 +121,7 @@ def pad_series(series, steps: int | None = None) -> np.ndarray:
     zero-padded at the end; ``steps`` defaults to the longest series. A series longer than ``steps`` (not
     counting zero padding) is an error: it would be cut."""
     series = [np.asarray(s, np.float32) for s in series]
-    lengths = [len(s) - int(np.argmax(np.abs(s[::-1]).sum(axis=-1) > 0)) if np.abs(s).sum() else 0 for s in series]
+    lengths = [_length_without_padding(s) for s in series]
     steps = max(lengths) if steps is None else int(steps)
     if max(lengths) > steps:
         raise ValueError(f"A series of {max(lengths)} steps is longer than the {steps} steps the model takes.")
