@@ -12,7 +12,7 @@ Peak memory: each layer in a fresh process, the growth of its peak resident set 
 traced warm-up (forward, and forward + backward); approximate, as the allocator may reuse memory it already
 holds.
 
-    python -m benchmarks.dense_layers [--rounds 5] [--repeats 5] [--out benchmarks/results/dense_layers.json]
+    python -m benchmarks.dense_layers [--rounds 9] [--repeats 5] [--out benchmarks/results/dense_layers.json]
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _measure_peak_memory(name: str) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--repeats", type=int, default=5, help="calls per measurement in each round")
     parser.add_argument("--out", default="benchmarks/results/dense_layers.json")
     parser.add_argument("--peak-memory-of", default=None, help=argparse.SUPPRESS)  # the child process
