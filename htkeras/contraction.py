@@ -439,6 +439,7 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
     step's result order decides whether the next steps can run as matmuls."""
     batch_size = sizes.get(batch_label, 1)
     size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)  # noqa: E731
+    nominal_size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731  (batch_size included)
     states = [(0.0, [tuple(x) for x in inputs], [])]
     for i, j in path:
         i, j = sorted((i, j))
@@ -452,8 +453,8 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
             for out, moved, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes, small_first,
                                                   batch_label, matmuls):
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
-                products = _product_moves(layout, size)  # per example when the batch label is among them
                 per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
+                products = _product_moves(layout, nominal_size) // (batch_size if per_example else 1)  # as _pair
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
                             sum(size(t) for t in moved if batch_label not in t) + (0 if per_example else products),
