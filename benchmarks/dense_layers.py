@@ -4,7 +4,7 @@ The UCF11 input-to-hidden map: 57,600 inputs -> 4 x 256 gate pre-activations, a 
 x 6 frames). Each candidate runs as a compiled ``tf.function`` (forward, forward + backward, and forward with
 ``jit_compile=True``, XLA), measured side by side in this one process and interleaved: in each round every
 measurement is the median over repeats after a warm-up; a time is the median over rounds, a ratio the median
-of the ratios within each round (``htkeras.timing.interleaved_median_seconds``).
+of the ratios within each round, kept with their range (``htkeras.timing.interleaved_median_seconds``).
 "input read" is one reduction over the input batch, the floor for a layer with ~1 K weights that must read
 all of its input. "HTDense, first step alone" is the first step of HTDense's contraction plan that reads the
 input (one matmul over its last mode), run alone on weights prepared beforehand: where the layer's time goes.
@@ -141,18 +141,18 @@ def main(argv=None):
         rows[name]["peak_memory_growth_bytes"] = peak_memory_growth(name)
     tt = next(name for name in layers if name.startswith("TTDense"))
 
-    def ratio(numerator, denominator) -> float:
-        return float(np.median(np.divide(times[numerator], times[denominator])))
-
-    ratios = {
-        "dense_over_ht_forward": ratio(("Dense", "forward"), (ht, "forward")),
-        "dense_over_ht_forward_backward": ratio(("Dense", "forward_backward"), (ht, "forward_backward")),
-        "ht_over_input_read": ratio((ht, "forward"), read),
-        "ht_first_step_over_input_read": ratio((first_step, "forward"), read),
-        "tt_over_ht_forward": ratio((tt, "forward"), (ht, "forward")),
-        "dense_over_ht_forward_xla": ratio(("Dense", "forward_xla"), (ht, "forward_xla")),
-        "ht_xla_over_input_read": ratio((ht, "forward_xla"), read),
+    pairs = {  # numerator, denominator
+        "dense_over_ht_forward": (("Dense", "forward"), (ht, "forward")),
+        "dense_over_ht_forward_backward": (("Dense", "forward_backward"), (ht, "forward_backward")),
+        "ht_over_input_read": ((ht, "forward"), read),
+        "ht_first_step_over_input_read": ((first_step, "forward"), read),
+        "tt_over_ht_forward": ((tt, "forward"), (ht, "forward")),
+        "dense_over_ht_forward_xla": (("Dense", "forward_xla"), (ht, "forward_xla")),
+        "ht_xla_over_input_read": ((ht, "forward_xla"), read),
     }
+    per_round = {key: np.divide(times[top], times[bottom]) for key, (top, bottom) in pairs.items()}
+    ratios = {key: float(np.median(values)) for key, values in per_round.items()}
+    ratio_ranges = {key: [float(values.min()), float(values.max())] for key, values in per_round.items()}
     goals = {
         "HTDense forward >= 20x faster than Dense": ratios["dense_over_ht_forward"] >= 20,
         "HTDense forward <= 3x the input-read time": ratios["ht_over_input_read"] <= 3,
@@ -162,8 +162,8 @@ def main(argv=None):
         "HTDense no slower than TTDense (t3f) at about equal parameters": ratios["tt_over_ht_forward"] >= 1,
     }
     result = {"shape": {"input": 57600, "output": 1024, "batch": BATCH}, "rounds": args.rounds,
-              "repeats": args.repeats, "rows": rows,
-              "ratios": ratios, "goals": goals, "commit": git_commit(), "hardware": hardware(),
+              "repeats": args.repeats, "rows": rows, "ratios": ratios, "ratio_ranges": ratio_ranges, "goals": goals,
+              "commit": git_commit(), "hardware": hardware(),
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_json(args.out, result)
     for name, row in rows.items():

@@ -45,13 +45,17 @@ def dense_layers_section(result: dict) -> list:
         f"{ratios['dense_over_ht_forward_backward']:.1f}×; HTDense / input read {ratios['ht_over_input_read']:.1f}×; "
         f"TTDense / HTDense forward {ratios['tt_over_ht_forward']:.2f}×."
     )
+    lines.append(f"- with XLA (`jit_compile=True`): Dense / HTDense forward {ratios['dense_over_ht_forward_xla']:.1f}×, "
+                 f"HTDense / input read {ratios['ht_xla_over_input_read']:.1f}×.")
+    span = lambda key: "–".join(f"{v:.1f}" for v in result["ratio_ranges"][key])  # noqa: E731
+    lines.append(f"- the same ratios in each of the {result['rounds']} rounds, lowest to highest (this shared machine's "
+                 f"speed drifts): Dense / HTDense forward {span('dense_over_ht_forward')}×, HTDense / input read "
+                 f"{span('ht_over_input_read')}×; with XLA {span('dense_over_ht_forward_xla')}× and "
+                 f"{span('ht_xla_over_input_read')}×.")
     rows = result["rows"]
     rest = rows["HTDense (ranks 5)"]["forward"] - rows["HTDense, first step alone"]["forward"]
     lines.append(f"- HTDense's first step alone (one matmul over the input's last mode) / input read "
                  f"{ratios['ht_first_step_over_input_read']:.1f}×; the rest of its plan adds about {1000 * rest:.2f} ms.")
-    if "dense_over_ht_forward_xla" in ratios:
-        lines.append(f"- with XLA (`jit_compile=True`): Dense / HTDense forward {ratios['dense_over_ht_forward_xla']:.1f}×, "
-                     f"HTDense / input read {ratios['ht_xla_over_input_read']:.1f}×.")
     return lines
 
 
