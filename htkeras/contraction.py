@@ -454,7 +454,7 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
                                                   batch_label, matmuls):
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
                 per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
-                products = _product_moves(layout, nominal_size) // (batch_size if per_example else 1)  # as _pair
+                products = _product_moves(layout, nominal_size) // (batch_size if per_example else 1)  # _pair's count
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
                             sum(size(t) for t in moved if batch_label not in t) + (0 if per_example else products),

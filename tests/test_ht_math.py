@@ -186,6 +186,18 @@ def test_row_blocks_keep_batched_products_small(backend_ops, monkeypatch, rng):
                                rtol=1e-4, atol=1e-4)
 
 
+def test_each_product_of_a_batch_is_charged_per_example():
+    """A matmul batched over the batch label alone costs ``PRODUCT_MOVES`` per example (one product each),
+    on top of the numbers it moves; one product over the whole batch costs none."""
+    sizes = {"b": 1, "i": 6, "j": 5, "k": 4}
+    batched = plan_contraction([("b", "i", "j"), ("b", "j", "k")], ("b", "i", "k"), sizes, "b", batch_size=8)
+    (step,) = batched.steps
+    assert step.matmul is not None and step.per_example_moved == 6 * 5 + 5 * 4 + 6 * 4 + contraction.PRODUCT_MOVES
+    single = plan_contraction([("b", "i", "j"), ("j", "k")], ("b", "i", "k"), sizes, "b", batch_size=8)
+    (step,) = single.steps
+    assert step.matmul is not None and step.per_example_moved == 6 * 5 + 6 * 4 and step.fixed_moved == 5 * 4
+
+
 def test_split_plans_are_the_same_contraction(rng):
     """The weight-only steps run apart (once per sequence) give the same result as the whole plan; with
     40 calls sharing them, the plan forms the whole matrix first and costs one product per call."""
