@@ -346,8 +346,9 @@ def _weight_layouts(first, second, keep, batch_label) -> list:
 def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batch_label=None,
           matmuls: bool = True) -> list:
     """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers moved first.
-    Each is ``(out, moved, swap, layout)``: the result's labels; the label tuples whose sizes add up to the
-    numbers the step moves; whether an einsum takes the operands as ``(b, a)``; the matmul layout
+    Each is ``(out, moved, products, swap, layout)``: the result's labels; the label tuples whose sizes add up
+    to the numbers the step moves; the numbers-moved charge for its products (``_product_moves``, the batch
+    label at its size in ``sizes``); whether an einsum takes the operands as ``(b, a)``; the matmul layout
     (``_matmul_layout`` with ``rhs_first`` and ``perms``) or None.
 
     When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
@@ -355,7 +356,7 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
     once, twice more a weight it transposes, once more a weight it reads transposed (twice more an operand
     with the batch label), twice more the larger operand of a batch of larger matrices (``SMALL_MATRIX``)
     unless its first factor's rows split into blocks of small ones (``_row_blocks``), and ``PRODUCT_MOVES``
-    per product of a batch (``_product_moves``, added by ``_replay``). Otherwise the one way is an einsum,
+    per product of a batch (``products``). Otherwise the one way is an einsum,
     which moves twice more whatever it must transpose and once more an operand that its matmul reads
     transposed; its result keeps the labels of the larger operand first, or with ``small_first`` those of
     the smaller. Without ``matmuls``, every step is an einsum."""
@@ -380,9 +381,11 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
                 else:
                     moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
             layout = {**layout, "rhs_first": first is b, "perms": perms}
-            options.append((sum(size(t) for t in moved) + _product_moves(layout, size), len(options), moved, layout))
+            products = _product_moves(layout, size)
+            options.append((sum(size(t) for t in moved) + products, len(options), moved, products, layout))
     if options:
-        return [(layout["out"], moved, False, layout) for _, _, moved, layout in sorted(options, key=lambda o: o[:2])]
+        return [(layout["out"], moved, products, False, layout)
+                for _, _, moved, products, layout in sorted(options, key=lambda o: o[:2])]
     if last:
         out = tuple(output)
     else:
@@ -403,7 +406,7 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
                 moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
     if out not in (_natural(a, b, out), _natural(b, a, out)):
         moved += [out, out]
-    return [(out, moved, swap, None)]
+    return [(out, moved, 0, swap, None)]
 
 
 def _product_moves(layout, size) -> int:
@@ -439,7 +442,6 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
     step's result order decides whether the next steps can run as matmuls."""
     batch_size = sizes.get(batch_label, 1)
     size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)  # noqa: E731
-    nominal_size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731  (batch_size included)
     states = [(0.0, [tuple(x) for x in inputs], [])]
     for i, j in path:
         i, j = sorted((i, j))
@@ -450,11 +452,11 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
             touched = set(a) | set(b)
             flops = 2 * size(touched)
             batched = batch_label in touched
-            for out, moved, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes, small_first,
-                                                  batch_label, matmuls):
+            for out, moved, products, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes,
+                                                            small_first, batch_label, matmuls):
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
                 per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
-                products = _product_moves(layout, nominal_size) // (batch_size if per_example else 1)  # _pair's count
+                products //= batch_size if per_example else 1  # counted over the whole batch by _pair
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
                             sum(size(t) for t in moved if batch_label not in t) + (0 if per_example else products),
@@ -508,9 +510,9 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
             if j == anchor or not set(a) & set(b):
                 continue
             rest = [lab for k, t in enumerate(work) if k not in (anchor, j) for lab in t]
-            out, moved, _, layout = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
-                                          matmuls)[0]
-            moves = sum(size(t) for t in moved) + _product_moves(layout, size)
+            out, moved, products, _, _ = _pair(a, b, rest, output, len(work) == 2, sizes, small_first, batch_label,
+                                               matmuls)[0]
+            moves = sum(size(t) for t in moved) + products
             cost = 2 * size(set(a) | set(b)) + MEMORY_WEIGHT * moves
             if best is None or cost < best[0]:
                 best = (cost, j, out)
