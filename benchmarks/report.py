@@ -12,19 +12,12 @@ from pathlib import Path
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 
-def timing_words(result: dict) -> str:
-    """How the times were taken: interleaved rounds (ratios within each round) or one median per row."""
-    if "rounds" in result:
-        return (f"{result['rounds']} interleaved rounds of the median of {result['repeats']} compiled calls "
-                "(times: median over rounds; ratios: median of the ratios within a round)")
-    return f"median of {result['repeats']} compiled calls"
-
-
 def dense_layers_section(result: dict) -> list:
     shape, hw = result["shape"], result["hardware"]
     lines = [
         f"HT input-to-hidden map of the UCF11 shape ({shape['input']:,} -> {shape['output']:,}, batch {shape['batch']}), "
-        f"TensorFlow, {hw['cpu_cores']} CPU cores ({hw['cpu']}), {timing_words(result)}, "
+        f"TensorFlow, {hw['cpu_cores']} CPU cores ({hw['cpu']}), {result['rounds']} interleaved rounds of the median of "
+        f"{result['repeats']} compiled calls (times: median over rounds; ratios: median of the ratios within a round), "
         f"commit `{result['commit'][:12]}` (`python -m benchmarks.dense_layers`):",
         "",
         "| layer | parameters | forward (ms) | forward + backward (ms) | forward, XLA (ms) "
