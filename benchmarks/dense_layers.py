@@ -29,14 +29,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import htkeras  # noqa: E402
-from htkeras import timing  # noqa: E402
-from htkeras.contraction import ContractionPlan  # noqa: E402
-from training.run_io import git_commit, hardware, write_json  # noqa: E402
+import htkeras
+from htkeras import timing
+from htkeras.math.contraction import ContractionPlan
+from training.run_io import git_commit, hardware, write_json
 
 INPUT_MODES, OUTPUT_MODES, BATCH = [8, 20, 20, 18], [16, 4, 4, 4], 96
 
@@ -61,7 +61,7 @@ def candidates():
 def first_step_function(layer):
     """The first step of ``layer``'s plan that reads the input, alone (a compiled function of the input)."""
     prepared = [tf.constant(np.asarray(t)) for t in layer.prepare()]
-    first = ContractionPlan(layer._split_plan(1)[1].steps[:1])  # the input's steps, after the weight-only ones
+    first = ContractionPlan(layer.split_plan(1)[1].steps[:1])  # the input's steps, after the weight-only ones
 
     @tf.function
     def first_step(inputs):

@@ -18,13 +18,14 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import htkeras  # noqa: E402
-from .dense_layers import median_seconds  # noqa: E402
-from training.run_io import git_commit, hardware, write_json  # noqa: E402
+import htkeras
+from training.run_io import git_commit, hardware, write_json
+
+from .dense_layers import median_seconds
 
 CASES = {
     "FDHT-LSTM (fsdd-fdht-lstm shape)": {

@@ -23,14 +23,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-import htkeras  # noqa: E402
-from training.run_io import atomic_write, git_commit, hardware, write_json  # noqa: E402
+import htkeras
+from training.run_io import atomic_write, git_commit, hardware, write_json
 
-from .dense_layers import median_seconds  # noqa: E402
+from .dense_layers import median_seconds
 
 BATCH, OUTPUT_MODES = 96, [16, 4, 4, 4]
 INPUT_MODES = {1024: [4, 4, 8, 8], 4096: [8, 8, 8, 8], 16384: [8, 8, 16, 16], 65536: [16, 16, 16, 16]}

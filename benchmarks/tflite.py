@@ -15,10 +15,10 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from htkeras import zoo  # noqa: E402
-from htkeras.cli import latency_ms  # noqa: E402
-from htkeras.export import export  # noqa: E402
-from training.run_io import git_commit, hardware, write_json  # noqa: E402
+from htkeras import zoo
+from htkeras.cli import latency_ms
+from htkeras.deploy.export import export
+from training.run_io import git_commit, hardware, write_json
 
 TARGET = {"model": "fsdd-fdht-lstm", "max_bytes": 32 * 1024, "max_ms": 1.0}
 

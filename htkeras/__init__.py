@@ -1,7 +1,14 @@
-"""htkeras: compact recurrent networks from Hierarchical Tucker and other tensor decompositions (Keras 3)."""
+"""htkeras: compact recurrent networks from Hierarchical Tucker and other tensor decompositions (Keras 3).
 
-from . import backbones, export, factory, presets, zoo
+Packages: ``math`` (trees, HT and the flat formats, contraction plans), ``layers`` (factorized linear maps),
+``cells`` (the LSTM/GRU cells and ``RNN``), ``backbones`` (front-ends), ``data`` (preprocessing and local
+dataset readers), ``zoo`` (pretrained models), ``deploy`` (SavedModel and TFLite export). The math modules
+are also reachable as ``htkeras.ht``, ``htkeras.tree``, ... and ``htkeras.datasets`` is ``htkeras.data``.
+"""
+
+from . import backbones, data, factory, presets, zoo
 from .cells import (
+    RNN,
     BTGRUCell,
     BTLSTMCell,
     CPGRUCell,
@@ -21,6 +28,7 @@ from .cells import (
     TuckerLSTMCell,
 )
 from .convert import ConversionReport, from_dense, from_rnn
+from .deploy import export
 from .factory import make_cell, make_linear_map
 from .layers import (
     BTDense,
@@ -31,14 +39,16 @@ from .layers import (
     TTDense,
     TuckerDense,
 )
+from .math import contraction, decompositions, ht, networks, tensorize, tree
 from .registry import linear_map_class, register_linear_map
-from .rnn import RNN
 from .stats import CompressionStats
 from .summary import compression_summary
+from .version import __version__
 
-__version__ = "0.1.0"
+datasets = data  # the package's name before 0.2
 
 __all__ = [
+    "__version__",
     "BTDense",
     "BTGRUCell",
     "BTLSTMCell",
@@ -68,14 +78,22 @@ __all__ = [
     "TuckerLSTMCell",
     "backbones",
     "compression_summary",
+    "contraction",
+    "data",
+    "datasets",
+    "decompositions",
     "export",
     "factory",
     "from_dense",
     "from_rnn",
+    "ht",
     "linear_map_class",
     "make_cell",
     "make_linear_map",
+    "networks",
     "presets",
     "register_linear_map",
+    "tensorize",
+    "tree",
     "zoo",
 ]

@@ -19,10 +19,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _inputs(zoo, handle, paths):
+def _inputs(zoo, zoo_model, paths):
     import numpy as np
 
-    from .datasets.fsdd import read_wav
+    from .data.audio import read_wav
 
     batches, names = [], []
     for path in paths:
@@ -32,7 +32,7 @@ def _inputs(zoo, handle, paths):
             names += [path] if array.ndim == 2 else [f"{path}[{i}]" for i in range(len(batch))]
         else:
             waveform, rate = read_wav(path)
-            batch = zoo.preprocess(handle, [waveform], sample_rate=rate)
+            batch = zoo.preprocess(zoo_model, [waveform], sample_rate=rate)
             names.append(path)
         batches.append(batch)
     return names, np.concatenate(batches)
@@ -63,7 +63,7 @@ def main(argv=None):
             sub.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
             sub.add_argument("--speakers", nargs="*", default=None, help="only these FSDD speakers")
         if name == "export":
-            from .export import FORMATS
+            from .deploy.export import FORMATS
 
             sub.add_argument("--format", required=True, choices=FORMATS)
             sub.add_argument("--out", required=True, help="output folder")
@@ -80,34 +80,34 @@ def main(argv=None):
             for name in zoo.list_models():
                 print(name)
             return
-        folder = zoo.resolve(args.model)  # once: a hf:// handle is looked up on the Hub only here
+        zoo_model = zoo.resolve(args.model)  # once: every command below takes the ZooModel
         if args.command == "info":
-            print(json.dumps(zoo.info(folder), indent=2))
+            print(json.dumps(zoo.info(zoo_model), indent=2))
         elif args.command == "predict":
-            labels = zoo.info(folder)["labels"]
-            if not labels:
+            labels = zoo_model.labels
+            if not zoo_model.is_classifier:
                 raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
                                  "call it on (batch, T, 88) piano rolls.")
-            names, x = _inputs(zoo, folder, args.inputs)
-            for path, p in zip(names, zoo.load(folder).predict(x, verbose=0)):
+            names, x = _inputs(zoo, zoo_model, args.inputs)
+            for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0)):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
         elif args.command == "evaluate":
-            evaluate(zoo, folder, args)
+            evaluate(zoo, zoo_model, args)
         else:
-            from .export import export
+            from .deploy.export import export
 
-            print(export(folder, args.format, args.out, version=args.version, data_dir=args.data_dir,
+            print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
                          allow_flex=args.allow_flex, int8_io=args.int8_io, verbose=_progress()))
     except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
         parser.exit(2, f"error: {error}\n")
 
 
-def evaluate(zoo, folder, args) -> None:
-    details = zoo.info(folder)
-    model = zoo.load(folder)
-    if not details["labels"]:
+def evaluate(zoo, zoo_model, args) -> None:
+    if not zoo_model.is_classifier:
         raise ValueError(f"{args.model} predicts next frames; its NLL per split is in `htkeras info {args.model}`.")
-    x, y, speakers = zoo.load_data(folder, args.data_dir, args.speakers, verbose=_progress())
+    details = zoo.info(zoo_model)
+    model = zoo.load(zoo_model)
+    x, y, speakers = zoo.load_data(zoo_model, args.data_dir, args.speakers, verbose=_progress())
     start = time.perf_counter()
     accuracy = float((model.predict(x, batch_size=256, verbose=0).argmax(axis=1) == y).mean())
     seconds = time.perf_counter() - start

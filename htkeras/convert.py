@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from . import factory
-from .rnn import RNN
+from .cells import RNN
 
 MAX_SEARCH_RANK = 64
 EXACT = 1e-10  # a searched rank whose fit is this close counts as exact (float64 round-off)
@@ -73,9 +73,9 @@ def _fit(probe, matrix, rank, tolerance):
     padded = np.zeros((probe.padded_input_dim, matrix.shape[1]))
     padded[: matrix.shape[0]] = matrix
     if tolerance is None or probe.adaptive_ranks:
-        return probe._decompose(padded, rank, tolerance)[:2]
+        return probe.decompose(padded, rank, tolerance)[:2]
     for r in range(1, MAX_SEARCH_RANK + 1):
-        ranks, factors, error = probe._decompose(padded, r, None)
+        ranks, factors, error = probe.decompose(padded, r, None)
         if error <= max(tolerance, EXACT):
             return ranks, factors
     warnings.warn(
@@ -106,7 +106,7 @@ def _report(kind, new, old_params, parts, ranks) -> ConversionReport:
 def from_dense(layer, kind: str, *, rank=None, budget=None, tolerance=None, **options):
     """Convert a built ``keras.layers.Dense`` into a factorized map of ``kind`` (see the module docstring).
 
-    ``options`` go to the new layer (``input_modes``, ``output_modes``, ``layout``, ``leaves``, ``tree``,
+    ``options`` go to the new layer (``input_modes``, ``output_modes``, ``layout``, ``tree``,
     ``blocks``, ``pad_inputs``, ...). Returns ``(layer, ConversionReport)``; the new layer is built, with
     the Dense layer's activation and bias.
     """

@@ -1,8 +1,9 @@
 """Build any linear map or recurrent cell by name, with a rank or a parameter budget.
 
-Kinds: ``"dense"`` (Keras' own ``Dense`` / ``LSTMCell`` / ``GRUCell``), ``"ht"``, ``"fdht"`` (for a map the
-same HT map; for a cell the fully decomposed joint structure), ``"tt"``, ``"tr"``, ``"bt"``, ``"cp"`` and
-``"tucker"``. A sweep over methods is one loop::
+Kinds: every name in ``htkeras.registry`` (``KINDS``): ``"dense"`` (Keras' own ``Dense`` / ``LSTMCell`` /
+``GRUCell``), ``"ht"``, ``"fdht"`` (for a map the same HT map; for a cell the fully decomposed joint
+structure), ``"tt"``, ``"tr"``, ``"bt"``, ``"cp"``, ``"tucker"``, and any kind registered later. A sweep over
+methods is one loop::
 
     for kind in htkeras.factory.KINDS:
         cell = htkeras.make_cell(kind, units=64, cell="lstm", budget=5000, input_dim=40)
@@ -14,37 +15,29 @@ bias) is at most ``budget`` for inputs of size ``input_dim``.
 
 from __future__ import annotations
 
-import keras
+from collections.abc import Sequence
 
 from . import cells
-from .lookup import lookup
-from .registry import linear_map_class
+from .registry import CELL_TYPES, get_kind, kinds
 
-KINDS = ("dense", "ht", "fdht", "tt", "tr", "bt", "cp", "tucker")
 MAX_SEARCH_RANK = 256
 
-CELLS = {
-    ("lstm", "dense"): keras.layers.LSTMCell,
-    ("gru", "dense"): keras.layers.GRUCell,
-    ("lstm", "ht"): cells.HTLSTMCell,
-    ("gru", "ht"): cells.HTGRUCell,
-    ("lstm", "fdht"): cells.FDHTLSTMCell,
-    ("gru", "fdht"): cells.FDHTGRUCell,
-    ("lstm", "tt"): cells.TTLSTMCell,
-    ("gru", "tt"): cells.TTGRUCell,
-    ("lstm", "tr"): cells.TRLSTMCell,
-    ("gru", "tr"): cells.TRGRUCell,
-    ("lstm", "bt"): cells.BTLSTMCell,
-    ("gru", "bt"): cells.BTGRUCell,
-    ("lstm", "cp"): cells.CPLSTMCell,
-    ("gru", "cp"): cells.CPGRUCell,
-    ("lstm", "tucker"): cells.TuckerLSTMCell,
-    ("gru", "tucker"): cells.TuckerGRUCell,
-}
+
+class _Kinds(Sequence):
+    """The registered kinds' names (``htkeras.registry.kinds()``), read at each use: a kind registered later
+    shows up in every loop over ``KINDS``."""
+
+    def __getitem__(self, index):
+        return kinds()[index]
+
+    def __len__(self):
+        return len(kinds())
+
+    def __repr__(self):
+        return repr(kinds())
 
 
-def _check_kind(kind: str) -> str:
-    return lookup({k: k for k in KINDS}, kind, "kind")
+KINDS = _Kinds()
 
 
 def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
@@ -66,9 +59,9 @@ def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
 
 
 def _choose(make, kind, ranks, budget, input_dim, what):
-    if kind == "dense":
+    if not kind.factorized:
         if ranks is not None or budget is not None:
-            raise ValueError(f'A "dense" {what} has no ranks; drop `ranks` and `budget`.')
+            raise ValueError(f'A "{kind.name}" {what} has no ranks; drop `ranks` and `budget`.')
         return make(None)
     if budget is not None:
         if ranks is not None:
@@ -78,27 +71,31 @@ def _choose(make, kind, ranks, budget, input_dim, what):
 
 
 def make_linear_map(kind: str, units: int, *, ranks=None, budget=None, input_dim=None, **options):
-    """A linear map ``input_dim -> units`` of the given kind (``options`` go to the layer, e.g.
-    ``input_modes``, ``use_bias``, ``layout``, ``blocks``, ``leaves``)."""
-    kind = _check_kind(kind)
-    if kind == "dense":
-        return _choose(lambda _: keras.layers.Dense(units, **options), kind, ranks, budget, input_dim, "map")
-    cls = linear_map_class("ht" if kind == "fdht" else kind)
+    """A linear map ``input_dim -> units`` of the registered ``kind`` (``options`` go to the layer, e.g.
+    ``input_modes``, ``use_bias``, ``layout``, ``blocks``)."""
+    kind = get_kind(kind)
+    cls = kind.linear_map
+    if not kind.factorized:
+        return _choose(lambda _: cls(units, **options), kind, ranks, budget, input_dim, "map")
     return _choose(lambda r: cls(units=units, ranks=r, **options), kind, ranks, budget, input_dim, "map")
 
 
 def make_cell(kind: str, units: int, cell: str = "lstm", *, ranks=None, budget=None, input_dim=None, **options):
-    """An LSTM or GRU cell (``cell="lstm"|"gru"``) of the given kind; ``options`` go to the cell (e.g.
-    ``structure="both"`` for the fully decomposed baselines, ``map_options``, ``hidden_modes``)."""
-    kind = _check_kind(kind)
-    if cell not in ("lstm", "gru"):
+    """An LSTM or GRU cell (``cell="lstm"|"gru"``) of the registered ``kind``; ``options`` go to the cell
+    (e.g. ``structure="both"`` for the fully decomposed baselines, ``map_options``, ``hidden_modes``). A kind
+    without a named cell, or a structure its named cell does not have, gets the generic
+    ``FactorizedLSTMCell`` / ``FactorizedGRUCell`` on the kind's map."""
+    kind = get_kind(kind)
+    if cell not in CELL_TYPES:
         raise ValueError(f'`cell` must be "lstm" or "gru", got {cell!r}.')
-    cls = CELLS[(cell, kind)]
-    if kind == "ht" and options.get("structure", "input") != "input":  # HT in both maps: the generic cell
-        cls = cells.FactorizedLSTMCell if cell == "lstm" else cells.FactorizedGRUCell
-        options = {**options, "decomposition": "ht"}
-    if kind == "dense":
+    cls = kind.cells.get(cell)
+    if not kind.factorized:
         return _choose(lambda _: cls(units, **options), kind, ranks, budget, input_dim, "cell")
+    fixed = getattr(cls, "_fixed", {}).get("structure")
+    if cls is None or (fixed and options.get("structure", fixed) != fixed):
+        cls = cells.FactorizedLSTMCell if cell == "lstm" else cells.FactorizedGRUCell
+        options = {"decomposition": kind.decomposition, **({"structure": kind.structure} if kind.structure else {}),
+                   **options}
     return _choose(lambda r: cls(units, ranks=r, **options), kind, ranks, budget, input_dim, "cell")
 
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import keras
 
-from .cells import FactorizedRNNCell
+from .backbones.spectrogram_conv import SpectrogramConv
+from .cells import RNN, FactorizedRNNCell
 from .factory import make_cell
-from .layers.spectrogram_conv import SpectrogramConv
-from .rnn import RNN
 
 HEADS = ("label", "next_step")
 SPEC_KEYS = {"kind", "cell", "units", "ranks", "options", "input_shape", "num_classes", "num_outputs", "head",

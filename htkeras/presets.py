@@ -18,7 +18,7 @@ PRESETS: dict = {
             "ranks": 5,
             "input_modes": [8, 20, 20, 18],
             "hidden_modes": [4, 4, 4, 4],
-            "map_options": {"leaves": "separate"},
+            "map_options": {"layout": "separate"},
         },
         "input_map_parameters": 1245,
         "notes": (

@@ -40,7 +40,7 @@ class CompressionReport:
             flops = "?" if s.flops is None else f"{s.flops:,}"
             lines.append((row.name, row.kind, f"{s.params:,}", f"{s.dense_params:,}", f"{s.compression:,.1f}x", flops))
         widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
-        fmt = lambda line: "  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(line, widths)))  # noqa: E731
+        fmt = lambda line: "  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(line, widths)))
         out = [fmt(lines[0]), "-" * (sum(widths) + 10)] + [fmt(x) for x in lines[1:-1]]
         out += ["-" * (sum(widths) + 10), fmt(lines[-1])]
         if self.unknown_flops:

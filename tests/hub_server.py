@@ -98,10 +98,10 @@ class LocalHub:
                     return self._send(200, data, {"X-Repo-Commit": commit, "ETag": etag}, head)
                 return self._not_found(head=head)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._route(head=False)
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 parts = [unquote(p) for p in urlparse(self.path).path.strip("/").split("/")]
                 if parts == ["api", "validate-yaml"]:  # a card must open with YAML metadata
@@ -129,7 +129,7 @@ class LocalHub:
                     return self._json({"commitUrl": f"{hub.url}/{repo}/commit/{commit}", "commitOid": commit})
                 return self._not_found()
 
-            def do_HEAD(self):  # noqa: N802
+            def do_HEAD(self):
                 self._route(head=True)
 
         return Handler

@@ -4,11 +4,11 @@ import pytest
 
 import htkeras
 from htkeras import ht
-from htkeras.tree import DimensionTree
+from htkeras.math.tree import DimensionTree
 
 from .harness import check_model
 
-I, H, T = 6, 8, 5  # input size, units, time steps
+I, H, T = 6, 8, 5  # input size, units, time steps  # noqa: E741
 
 CELLS = {
     "HTLSTMCell": (htkeras.HTLSTMCell, 4, "input"),
@@ -25,6 +25,16 @@ def expected_params(gates, structure, input_modes, hidden_modes, ranks, bias):
     return count + (H * gates * H if structure == "input" else 0)
 
 
+def input_modes(structure):
+    return [2, 3] if structure == "input" else [2, 7]  # joint: I + H = 14
+
+
+def cell_params(name, bias):
+    """The formula's count for ``CELLS[name]`` at ranks 2, input modes ``input_modes``, hidden modes [2, 4]."""
+    _, gates, structure = CELLS[name]
+    return expected_params(gates, structure, input_modes(structure), [2, 4], 2, bias)
+
+
 def sequences(rng, n=4):
     return rng.standard_normal((n, T, I)).astype("float32")
 
@@ -32,27 +42,27 @@ def sequences(rng, n=4):
 @pytest.mark.parametrize("name", list(CELLS))
 def test_cell_harness(name, tmp_path, rng):
     cls, gates, structure = CELLS[name]
-    in_modes = [2, 3] if structure == "input" else [2, 7]  # joint: I + H = 14
 
     def make_model():
         inputs = keras.Input((T, I))
-        cell = cls(H, ranks=2, input_modes=in_modes, hidden_modes=[2, 4])
+        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4])
         return keras.Model(inputs, keras.layers.RNN(cell)(inputs))
 
     bias = 2 * 3 * H if gates == 3 else 4 * H  # GRU reset_after: (2, 3H)
-    check_model(make_model, sequences(rng), expected_params(gates, structure, in_modes, [2, 4], 2, bias), tmp_path)
+    check_model(make_model, sequences(rng), cell_params(name, bias), tmp_path)
 
 
-@pytest.mark.parametrize("cls", [htkeras.HTGRUCell, htkeras.FDHTGRUCell])
-def test_gru_reset_before_harness(cls, tmp_path, rng):
+@pytest.mark.parametrize("name", ["HTGRUCell", "FDHTGRUCell"])
+def test_gru_reset_before_harness(name, tmp_path, rng):
+    cls, _, structure = CELLS[name]
+
     def make_model():
         inputs = keras.Input((T, I))
-        return keras.Model(inputs, keras.layers.RNN(cls(H, ranks=2, reset_after=False))(inputs))
+        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4], reset_after=False)
+        return keras.Model(inputs, keras.layers.RNN(cell)(inputs))
 
-    model = make_model()
-    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert model.layers[1].cell.bias.shape == (3 * H,)
-    check_model(make_model, sequences(rng), expected, tmp_path)
+    assert make_model().layers[1].cell.bias.shape == (3 * H,)
+    check_model(make_model, sequences(rng), cell_params(name, 3 * H), tmp_path)
 
 
 def keras_reference(name, cell, reset_after=True):
@@ -104,7 +114,8 @@ def test_rnn_options(name, rng):
     outputs = seq_layer(x)
     assert outputs[0].shape == (4, T, H) and all(s.shape == (4, H) for s in outputs[1:])
 
-    masked = keras.Sequential([keras.Input((T, I)), keras.layers.Masking(0.0), keras.layers.RNN(cls.from_config(cell.get_config()))])
+    rnn = keras.layers.RNN(cls.from_config(cell.get_config()))
+    masked = keras.Sequential([keras.Input((T, I)), keras.layers.Masking(0.0), rnn])
     short = masked.predict(x[1:2, :3], verbose=0)  # same weights on the unpadded prefix
     full = masked.predict(x[1:2], verbose=0)
     np.testing.assert_allclose(short, full, atol=1e-5)
@@ -121,16 +132,15 @@ def test_rnn_options(name, rng):
 
 @pytest.mark.parametrize("name", ["HTLSTMCell", "FDHTGRUCell"])
 def test_bidirectional_harness(name, tmp_path, rng):
-    cls = CELLS[name][0]
+    cls, gates, structure = CELLS[name]
 
     def make_model():
         inputs = keras.Input((T, I))
-        rnn = keras.layers.Bidirectional(keras.layers.RNN(cls(H, ranks=2, recurrent_activation="hard_sigmoid")))
-        return keras.Model(inputs, rnn(inputs))
+        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4], recurrent_activation="hard_sigmoid")
+        return keras.Model(inputs, keras.layers.Bidirectional(keras.layers.RNN(cell))(inputs))
 
-    model = make_model()
-    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    check_model(make_model, sequences(rng), expected, tmp_path)
+    bias = 2 * 3 * H if gates == 3 else 4 * H
+    check_model(make_model, sequences(rng), 2 * cell_params(name, bias), tmp_path)  # forward and backward cells
 
 
 def test_ucf11_preset_and_fdht_default():
@@ -193,11 +203,10 @@ def test_htkeras_rnn_equals_keras_rnn(case, input_dim, rng):
 def test_htkeras_rnn_harness_and_weights_interchangeable_with_keras_rnn(tmp_path, rng):
     def make_model(layer=htkeras.RNN):
         inputs = keras.Input((T, I))
-        return keras.Model(inputs, layer(htkeras.FDHTGRUCell(H, ranks=2))(inputs))
+        cell = htkeras.FDHTGRUCell(H, ranks=2, input_modes=input_modes("joint"), hidden_modes=[2, 4])
+        return keras.Model(inputs, layer(cell)(inputs))
 
-    model = make_model()
-    expected = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    check_model(make_model, sequences(rng), expected, tmp_path)
+    model = check_model(make_model, sequences(rng), cell_params("FDHTGRUCell", 2 * 3 * H), tmp_path)
     model.save_weights(tmp_path / "m.weights.h5")
     plain = make_model(keras.layers.RNN)
     plain.load_weights(tmp_path / "m.weights.h5")  # same paths: Keras names saved weights by class name

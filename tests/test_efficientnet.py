@@ -13,8 +13,14 @@ import numpy as np
 import pytest
 
 import htkeras
-from htkeras.backbones import (clip_features, decode_predictions, efficientnet_lite0, imagenet_classes, preprocess_images,
-                               read_legacy_torch_checkpoint)
+from htkeras.backbones import (
+    clip_features,
+    decode_predictions,
+    efficientnet_lite0,
+    imagenet_classes,
+    preprocess_images,
+    read_legacy_torch_checkpoint,
+)
 from htkeras.backbones.efficientnet_lite import CACHED_WEIGHTS
 from htkeras.backbones.torch_checkpoint import MAGIC_NUMBER, PROTOCOL_VERSION
 
@@ -62,7 +68,7 @@ def test_converted_weights_are_cached_and_reused(classifier, cache):
     stamp = cached.stat().st_mtime_ns
     features = efficientnet_lite0(include_top=False, pooling="avg")
     assert cached.stat().st_mtime_ns == stamp  # read back, not converted again
-    trainable = lambda model: sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # noqa: E731
+    trainable = lambda model: sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable(classifier) == 4_652_008 and trainable(features) == 3_371_008  # the published 4.65 M
     assert features.output_shape == (None, 1280)
     np.testing.assert_array_equal(features.get_layer("conv_head").get_weights()[0],

@@ -12,7 +12,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 import htkeras
 from htkeras import zoo
-from htkeras.export import FORMATS, export, interpreter, run_tflite
+from htkeras.deploy.export import FORMATS, export, interpreter, run_tflite
 
 from .test_fsdd_training import _fsdd_or_skip
 
@@ -62,7 +62,7 @@ def test_tflite_float_builtin_only_matches_keras(fsdd, tmp_path):
 def _weight_types(path):
     """Types of the constant matrices that are not all zeros (the weights; zeros start the loop state)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(open(path, "rb").read()))
-    data = lambda tensor: model.buffers[tensor.buffer].data  # noqa: E731
+    data = lambda tensor: model.buffers[tensor.buffer].data
     return {
         tensor.type
         for graph in model.subgraphs

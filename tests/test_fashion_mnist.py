@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from htkeras.datasets import image_sequences, load_fashion_mnist, padding_frames
-from htkeras.datasets.fashion_mnist import DEBIAN_FOLDER, LABELS, read_idx
+from htkeras.data import image_sequences, load_fashion_mnist, padding_frames
+from htkeras.data.fashion_mnist import DEBIAN_FOLDER, LABELS, read_idx
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

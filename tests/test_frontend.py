@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from htkeras.layers import SpectrogramConv
+from htkeras.backbones import SpectrogramConv
 from htkeras.models import build_model
 
 from .harness import check_model

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import htkeras
-from htkeras.datasets import load_fsdd_features, resolve_data_dir
+from htkeras.data import load_fsdd_features, resolve_data_dir
 from training.train import compiled_model
 
 
@@ -63,7 +63,8 @@ def test_trained_keras_lstm_converts_to_ht_lstm(fsdd):
     base = original.evaluate(x_test, y_test, verbose=0)[1]
 
     def converted(**size):
-        rnn, report = htkeras.from_rnn(original.get_layer("dense_lstm"), "ht", input_modes=[2, 4, 5], hidden_modes=[2, 4, 4], **size)
+        rnn, report = htkeras.from_rnn(original.get_layer("dense_lstm"), "ht", input_modes=[2, 4, 5], hidden_modes=[2, 4, 4],
+                                       **size)
         model = keras.Sequential([keras.Input(x_train.shape[1:]), keras.layers.Masking(0.0), rnn,
                                   keras.layers.Dense(10, activation="softmax")])
         model.layers[-1].set_weights(original.layers[-1].get_weights())

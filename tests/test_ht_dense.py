@@ -6,7 +6,7 @@ import pytest
 
 import htkeras
 from htkeras import ht
-from htkeras.tree import DimensionTree
+from htkeras.math.tree import DimensionTree
 
 from .harness import check_model
 from .test_ht_math import random_structure
@@ -19,7 +19,7 @@ def make_random_layer(rng, layout, dtype="float64"):
     num = d if layout == "paired" else len(ins) + len(outs)
     structure = random_structure(rng.permutation(num).tolist(), rng)
     layer = htkeras.HTDense(
-        ins, outs, ranks=int(rng.integers(1, 5)), leaves=layout, tree=structure,
+        ins, outs, ranks=int(rng.integers(1, 5)), layout=layout, tree=structure,
         bias_initializer="random_normal", dtype=dtype,
     )
     layer.build((None, math.prod(ins)))
@@ -50,7 +50,7 @@ def test_graph_and_xla_traces_use_their_own_plans(rng):
     for jit_compile in (False, True):
         y = tf.function(layer.__call__, jit_compile=jit_compile)(x)
         np.testing.assert_allclose(y.numpy(), expected, atol=1e-10, rtol=0)
-    graph_rest, xla_rest = layer._split_plans[(1, True)][1], layer._split_plans[(1, False)][1]
+    graph_rest, xla_rest = layer.split_plan(1, matmuls=True)[1], layer.split_plan(1, matmuls=False)[1]
     assert any(s.matmul for s in graph_rest.steps) and not any(s.matmul for s in xla_rest.steps)
 
     rnn = htkeras.RNN(htkeras.FDHTLSTMCell(units=12, ranks=3))
@@ -98,7 +98,8 @@ def test_padding_is_exact(rng):
 
 @pytest.mark.parametrize(
     "initializer, target",
-    [("glorot_normal", 2.0 / (64 + 32)), ("glorot_uniform", 2.0 / (64 + 32)), ("he_normal", 2.0 / 64), ("lecun_uniform", 1.0 / 64)],
+    [("glorot_normal", 2.0 / (64 + 32)), ("glorot_uniform", 2.0 / (64 + 32)), ("he_normal", 2.0 / 64),
+     ("lecun_uniform", 1.0 / 64)],
 )
 def test_initializer_gives_the_product_the_dense_variance(initializer, target):
     for seed in range(5):
@@ -123,7 +124,7 @@ def test_squared_norm_matches_dense(rng):
     [
         (lambda: htkeras.HTDense([4, 4], [2, 2]).build((None, 15)), r"input size 15 .*input_modes=\[3, 5\]"),
         (lambda: htkeras.HTDense([4, 4], [2, 2], ranks=0).build((None, 16)), "ranks"),
-        (lambda: htkeras.HTDense([4, 4], [2, 2, 2], leaves="paired").build((None, 16)), "as many output modes"),
+        (lambda: htkeras.HTDense([4, 4], [2, 2, 2], layout="paired").build((None, 16)), "as many output modes"),
         (lambda: htkeras.HTDense([4, 4], [2, 2], tree=[[0, 1], 2]).build((None, 16)), "exactly once"),
         (lambda: htkeras.HTDense([4, 4]).build((None, 16)), "output_modes.*or `units`"),
         (lambda: htkeras.HTDense([4, 4], [2, 2], units=5), "does not match"),
@@ -141,7 +142,7 @@ def test_harness(layout, tmp_path, rng):
 
     def make_model():
         inputs = keras.Input((12,))
-        layer = htkeras.HTDense([3, 4], [2, 5], ranks=ranks, leaves=layout, activation="tanh", name="ht")
+        layer = htkeras.HTDense([3, 4], [2, 5], ranks=ranks, layout=layout, activation="tanh", name="ht")
         return keras.Model(inputs, layer(inputs))
 
     tree = DimensionTree([3, 4], [2, 5], layout)
@@ -157,3 +158,14 @@ def test_config_round_trip_keeps_structure_and_rank_mapping():
         a.build((None, 6))
     assert clone.node_ranks == layer.node_ranks and clone.tree.structure == layer.tree.structure
     assert clone.count_params() == layer.count_params()
+
+
+def test_leaves_is_the_former_name_of_layout():
+    """``layout`` names the leaf choice as in the other layers; configs written with ``leaves`` still load."""
+    layer = htkeras.HTDense([4, 4], [2, 2], ranks=2, leaves="paired")
+    assert layer.layout == "paired" and layer.get_config()["layout"] == "paired" and "leaves" not in layer.get_config()
+    old = {**layer.get_config(), "leaves": "paired"}
+    del old["layout"]
+    assert htkeras.HTDense.from_config(old).layout == "paired"
+    with pytest.raises(ValueError, match="former name of `layout`"):
+        htkeras.HTDense([4, 4], [2, 2], layout="paired", leaves="separate")

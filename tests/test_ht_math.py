@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from htkeras import contraction, ht
-from htkeras.contraction import plan_contraction
-from htkeras.tree import DimensionTree
+from htkeras.math.contraction import plan_contraction
+from htkeras.math.tree import DimensionTree
 
 
 def random_structure(leaves, rng):
@@ -38,9 +38,10 @@ def test_network_contraction_equals_dense(dtype, tol, layout, rng):
         factors = random_factors(tree, ranks, rng, dtype)
         dense = ht.to_dense(tree, factors)
         assert dense.shape == (tree.input_size, tree.output_size)
-        inputs, output, sizes, shapes = ht.network(tree, ranks)
+        net = ht.network(tree, ranks)
+        inputs, output, sizes, shapes = net.inputs, net.output, net.sizes, net.factor_shapes
         x = rng.standard_normal((3, tree.input_size)).astype(dtype)
-        for candidates in ([], [ht.weights_first_path(tree)]):
+        for candidates in ([], [ht.bottom_up_path(tree)]):
             plan = plan_contraction(inputs, output, sizes, ht.BATCH, candidates=candidates)
             operands = [x.reshape(3, *tree.input_modes)] + [f.reshape(s) for f, s in zip(factors, shapes)]
             y = plan(operands, numpy=True).reshape(3, -1)
@@ -105,8 +106,9 @@ def test_ht_svd_keeps_float32(rng):
 
 def test_plan_prefers_cheaper_orders():
     tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
-    inputs, output, sizes, _ = ht.network(tree, tree.resolve_ranks(5))
-    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, candidates=[ht.weights_first_path(tree)])
+    net = ht.network(tree, tree.resolve_ranks(5))
+    inputs, output, sizes, _ = net.inputs, net.output, net.sizes, net.factor_shapes
+    plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, candidates=[ht.bottom_up_path(tree)])
     dense_flops = 2 * 57600 * 1024
     assert plan.flops(96) / 96 < dense_flops / 20  # far cheaper than x @ W per example, at the planned batch
 
@@ -117,7 +119,8 @@ def test_plan_reads_the_input_along_its_memory_layout(matmuls):
     counts a transpose as moving a tensor twice more): an einsum plan contracts its last (contiguous) mode;
     a matmul plan may contract an inner mode as a batch of products over the modes before it."""
     tree = DimensionTree([8, 20, 20, 18], [16, 4, 4, 4])
-    inputs, output, sizes, _ = ht.network(tree, tree.resolve_ranks(5))
+    net = ht.network(tree, tree.resolve_ranks(5))
+    inputs, output, sizes, _ = net.inputs, net.output, net.sizes, net.factor_shapes
     plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, matmuls=matmuls)
     first = plan.steps[0]
     assert first.lhs == 0  # x takes part
@@ -136,7 +139,8 @@ def test_split_transposes_weights_once(rng):
     (once per sequence in a recurrent layer): the per-call steps transpose nothing, and the result holds."""
     tree = DimensionTree([4, 5, 3], [2, 3, 4])
     ranks = tree.resolve_ranks(3)
-    inputs, output, sizes, shapes = ht.network(tree, ranks)
+    net = ht.network(tree, ranks)
+    inputs, output, sizes, shapes = net.inputs, net.output, net.sizes, net.factor_shapes
     plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=96, weight_reuse=40)
     weights, rest = plan.split(len(inputs))
     assert any(s.matmul and (s.matmul.p_perm or s.matmul.q_perm) for s in plan.steps)
@@ -151,7 +155,8 @@ def test_split_transposes_weights_once(rng):
 def test_plans_with_and_without_matmuls_agree(matmuls, rng):
     """Every layer's plan, run as matmuls where it can or as einsums only, equals the dense product."""
     tree = DimensionTree([4, 6, 5], [3, 2, 4])
-    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(3))
+    net = ht.network(tree, tree.resolve_ranks(3))
+    inputs, output, sizes, shapes = net.inputs, net.output, net.sizes, net.factor_shapes
     operands = [rng.standard_normal((7, 4, 6, 5))] + [rng.standard_normal(s) for s in shapes]
     plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=7, matmuls=matmuls)
     assert any(s.matmul for s in plan.steps) == matmuls
@@ -169,7 +174,8 @@ def test_row_blocks_keep_batched_products_small(backend_ops, monkeypatch, rng):
     monkeypatch.setattr(contraction, "SMALL_MATRIX", 40)
     monkeypatch.setattr(contraction, "PRODUCT_MOVES", 0)  # blocks free of their per-product charge
     tree = DimensionTree([4, 6, 5], [3, 2, 4])
-    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(3))
+    net = ht.network(tree, tree.resolve_ranks(3))
+    inputs, output, sizes, shapes = net.inputs, net.output, net.sizes, net.factor_shapes
     plan = plan_contraction(inputs, output, sizes, ht.BATCH, batch_size=7)
     blocked = [s.matmul for s in plan.steps if s.matmul and s.matmul.row_blocks > 1]
     assert blocked
@@ -202,7 +208,8 @@ def test_split_plans_are_the_same_contraction(rng):
     """The weight-only steps run apart (once per sequence) give the same result as the whole plan; with
     40 calls sharing them, the plan forms the whole matrix first and costs one product per call."""
     tree = DimensionTree([8, 13], [32, 8])
-    inputs, output, sizes, shapes = ht.network(tree, tree.resolve_ranks(6))
+    net = ht.network(tree, tree.resolve_ranks(6))
+    inputs, output, sizes, shapes = net.inputs, net.output, net.sizes, net.factor_shapes
     operands = [rng.standard_normal((5, 8, 13))] + [rng.standard_normal(s) for s in shapes]
     results = []
     for reuse in (1, 40):

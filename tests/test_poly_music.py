@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import htkeras
-from htkeras.datasets import frame_nll, load_poly_music, next_step_batch
+from htkeras.data import frame_nll, load_poly_music, next_step_batch
 
 from .test_fsdd_training import data_or_skip
 
@@ -54,7 +54,7 @@ def test_ht_gru_trains_on_next_step_prediction(jsb):
 
 
 def test_chunk_rolls_keep_every_transition_once():
-    from htkeras.datasets import chunk_rolls
+    from htkeras.data import chunk_rolls
 
     roll = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 88), np.float32)
     pieces = chunk_rolls([roll, roll[:2]], steps=4)

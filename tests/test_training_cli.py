@@ -48,8 +48,11 @@ def test_cross_validation_then_final_model(tmp_path):
     assert cv["chosen_epochs"] in (1, 2) and 0.0 <= cv["accuracy_std"] <= cv["accuracy_mean"] <= 1.0
     result = train(config, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("config.json", "model.weights.h5", "metrics.json", "curves.png"):
+    for name in ("config.json", "model.weights.h5", "metrics.json", "curves.png", "metadata.json", "cv.json"):
         assert (out / name).stat().st_size > 0, name
+    from htkeras import zoo
+
+    assert zoo.resolve(out).checksums["cv.json"]  # the run folder is a zoo model, sealed with checksums
     assert not (out / "checkpoint").exists()
     metrics = read_json(out / "metrics.json")
     assert metrics["epochs"] == cv["chosen_epochs"]
@@ -148,13 +151,12 @@ def test_published_zoo_weights_are_the_trained_ones(name):
     _fsdd_or_skip()
     import keras
 
-    from htkeras.datasets import load_fsdd_features
-    from htkeras.models import build_model
+    from htkeras import zoo
+    from htkeras.data import load_fsdd_features
 
     folder = ROOT / "zoo" / name
     config, metrics = read_json(folder / "config.json"), read_json(folder / "metrics.json")
-    model = build_model(config["model_spec"])
-    model.load_weights(folder / "model.weights.h5")
+    model = zoo.load(name)
     assert model.count_params() == metrics["parameters"]
     options = config["dataset"]
     x, y, _ = load_fsdd_features(num_frames=options["num_frames"], num_mels=options["num_mels"])
@@ -168,7 +170,7 @@ def test_published_next_step_models_measure_their_nll(name):
     metrics and card report (the figures come from this computation, not from a typed-in number)."""
     data_or_skip("poly_music")
     from htkeras import zoo
-    from htkeras.datasets import frame_nll, load_poly_music, next_step_batch
+    from htkeras.data import frame_nll, load_poly_music, next_step_batch
 
     config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
     model = zoo.load(name)
@@ -185,7 +187,7 @@ def test_published_test_split_models_measure_their_accuracy(name):
     """Each Fashion-MNIST / UEA zoo model loads in one line, reads its dataset's published test split with
     ``zoo.load_data`` and measures the test accuracy its metrics and card report."""
     from htkeras import zoo
-    from htkeras.datasets.fashion_mnist import DEBIAN_FOLDER
+    from htkeras.data.fashion_mnist import DEBIAN_FOLDER
 
     config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
     if config["dataset"]["name"] == "fashion_mnist" and not DEBIAN_FOLDER.is_dir():
@@ -213,7 +215,8 @@ def test_next_step_training_on_real_music(tmp_path):
     metrics = read_json(out / "metrics.json")
     assert set(metrics["nll"]) == {"train", "valid", "test"} and all(0 < v < 61 for v in metrics["nll"].values())
     assert 1 <= metrics["best_epoch"] <= metrics["epochs"] <= 3 and metrics["parameters"] < 1000
-    assert {p.name for p in out.iterdir()} == {"config.json", "model.weights.h5", "metrics.json", "curves.png"}
+    assert {p.name for p in out.iterdir()} == {"config.json", "model.weights.h5", "metrics.json", "curves.png",
+                                               "metadata.json"}
     assert train(config, "--out", out, "--cv").returncode == 2  # fixed splits: no grouped CV
 
 
@@ -244,7 +247,7 @@ def test_length_buckets_cover_every_sequence_once_and_keep_the_nll():
     import keras
     import numpy as np
 
-    from htkeras.datasets import frame_nll, next_step_batch
+    from htkeras.data import frame_nll, next_step_batch
     from htkeras.models import build_model
     from training.data import LengthBuckets
     from training.train import split_nll

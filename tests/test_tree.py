@@ -1,13 +1,13 @@
 import pytest
 
-from htkeras.tensorize import (
+from htkeras.math.tensorize import (
     default_num_modes,
     factorize,
     is_good,
     suggest_modes,
     tensorize,
 )
-from htkeras.tree import DimensionTree, ranks_to_config
+from htkeras.math.tree import DimensionTree, ranks_to_config
 
 
 def test_balanced_separate_tree_pairs_each_input_mode_with_its_output_mode():

@@ -4,7 +4,7 @@ hand-written file with unequal lengths and missing values, and the errors."""
 import numpy as np
 import pytest
 
-from htkeras.datasets import load_uea, pad_series, read_ts
+from htkeras.data import load_uea, pad_series, read_ts
 
 TS = """# a comment
 @problemName Tiny

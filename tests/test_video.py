@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import htkeras
-from htkeras.datasets import list_clips, load_video_dataset, read_clip, resolve_data_dir
+from htkeras.data import list_clips, load_video_dataset, read_clip, resolve_data_dir
 
 from .test_fsdd_training import data_or_skip
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import htkeras.zoo as zoo
-from htkeras.datasets import load_fsdd
-from htkeras.datasets.fsdd import SAMPLE_RATE
+from htkeras.data import load_fsdd
+from htkeras.data.fsdd import SAMPLE_RATE
 
 from .test_fsdd_training import _fsdd_or_skip
 
@@ -50,7 +50,7 @@ def test_load_preprocess_predict_in_one_line_each(name, george, tmp_path):
     assert x.shape == (len(waveforms), 40, 40) and x.dtype == np.float32
     predicted = zoo.load(name).predict(x, verbose=0).argmax(axis=1)
     assert (predicted == digits).mean() > 0.8  # george was in the training data of the final weights
-    local = shutil.copytree(zoo.resolve(name), tmp_path / name)  # the same files as a local folder
+    local = shutil.copytree(zoo.resolve(name).folder, tmp_path / name)  # the same files as a local folder
     np.testing.assert_allclose(zoo.load(local).predict(x, verbose=0), zoo.load(name).predict(x, verbose=0), atol=1e-6)
 
 
@@ -111,7 +111,8 @@ def test_command_line(george, tmp_path, capsys):
     assert [line.split(": ")[1].split()[0] for line in lines] == [str(d) for d in digits[:2]]
     cli.main(["evaluate", "fsdd-fdht-lstm", "--speakers", "george"])
     out = capsys.readouterr().out
-    assert f"{zoo.info('fsdd-fdht-lstm')['parameters']:,} parameters" in out and "accuracy on 500 FSDD recordings (george)" in out and "ms per example" in out
+    assert f"{zoo.info('fsdd-fdht-lstm')['parameters']:,} parameters" in out and "ms per example" in out
+    assert "accuracy on 500 FSDD recordings (george)" in out
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", "fsdd-htlstm"])
     assert exit_info.value.code == 2 and "Did you mean" in capsys.readouterr().err
@@ -132,8 +133,8 @@ def test_progress_bar_for_long_loops(capsys):
 def test_preprocess_raw_images_and_series_as_load_data_does():
     """Fashion-MNIST: uint8 images -> row sequences; UEA: raw series of unequal length -> padded and
     standardized with the training statistics in config.json; both as ``load_data`` gives them."""
-    from htkeras.datasets import load_uea, read_ts
-    from htkeras.datasets.uea import find_uea_file
+    from htkeras.data import load_uea, read_ts
+    from htkeras.data.uea import find_uea_file
 
     series, _, _ = read_ts(find_uea_file("JapaneseVowels", "test"))
     x, y, _ = zoo.load_data("jv-fdht-lstm")
@@ -143,3 +144,91 @@ def test_preprocess_raw_images_and_series_as_load_data_does():
     rows = zoo.preprocess("fashion-fdht-lstm", images)
     assert rows.shape == (3, 28, 28) and zoo.load("fashion-fdht-lstm").predict(rows, verbose=0).shape == (3, 10)
     assert zoo.info("fashion-lstm")["labels"][9] == "Ankle boot"
+
+
+def _copy(name, tmp_path):
+    return shutil.copytree(zoo.resolve(name).folder, tmp_path / name)
+
+
+def test_a_zoo_model_is_read_and_validated_once(tmp_path):
+    """``resolve`` gives a ``ZooModel`` whose files were checked against their SHA-256; every entry point takes
+    it as it is, so nothing is read again."""
+    model = zoo.resolve("jv-fdht-lstm")
+    assert isinstance(model, zoo.ZooModel) and zoo.resolve(model) is model
+    assert model.name == "jv-fdht-lstm" and model.labels == [str(k) for k in range(1, 10)]
+    assert set(model.checksums) >= {"config.json", "model.weights.h5", "metrics.json", "README.md"}
+    assert zoo.info(model)["sha256"] == model.checksums and zoo.origin(zoo.load(model)) is model
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "model.weights.h5").write_bytes((f / "model.weights.h5").read_bytes()[:-7]),
+     "model.weights.h5 does not match its SHA-256"),
+    (lambda f: (f / "metadata.json").unlink(), "missing metadata.json"),
+    (lambda f: (f / "metadata.json").write_text("{}"), "does not list the SHA-256"),
+    (lambda f: (f / "metadata.json").write_text('{"sha256": {"config.json": "0", "model.weights.h5": "0", '
+                                                 '"metrics.json": "0", "../x": "0"}}'), "not a zoo model file"),
+])
+def test_a_damaged_folder_is_named_in_one_line(damage, message, tmp_path):
+    folder = _copy("jv-fdht-lstm", tmp_path)
+    damage(folder)
+    with pytest.raises((ValueError, FileNotFoundError), match=message) as error:
+        zoo.load(folder)
+    assert "\n" not in str(error.value) and str(folder) in str(error.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: {**c, "name": "../../x"}, "'name' must be 1-96 letters"),
+    (lambda c: {**c, "name": "/tmp/x"}, "'name' must be"),
+    (lambda c: {**c, "name": ""}, "'name' must be"),
+    (lambda c: [c], "must be a JSON object"),
+    (lambda c: {k: v for k, v in c.items() if k != "model_spec"}, "'model_spec' must be a dict"),
+    (lambda c: {**c, "labels": c["labels"][:3]}, "3 labels for a head of 9 classes"),
+])
+def test_config_schema_and_names_are_checked_before_use(edit, message, tmp_path):
+    """A config that cannot be right (or whose name would become a path) is refused by the writer, and by the
+    reader even when its checksums were recomputed for it."""
+    import json
+
+    from htkeras.zoo.artifact import write_files
+
+    folder = _copy("jv-fdht-lstm", tmp_path)
+    config = edit(json.loads((folder / "config.json").read_text()))
+    with pytest.raises(ValueError, match=message):
+        write_files(folder, {"config.json": json.dumps(config)})
+    assert zoo.load(folder) is not None  # the refused write left the folder as it was
+    (folder / "config.json").write_text(json.dumps(config))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    import hashlib
+
+    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match=message):
+        zoo.resolve(folder)
+
+
+def test_writing_into_a_folder_seals_it_last(tmp_path, monkeypatch):
+    """A write that dies before the end leaves a folder that fails its checks, never one that passes with
+    mixed files; a finished write reads back with new checksums."""
+    import os
+
+    from htkeras.zoo import artifact
+
+    folder = _copy("jv-fdht-lstm", tmp_path)
+    card = "---\nlibrary_name: keras\n---\n# new card\n"
+    real_replace = os.replace
+
+    def dies_before_metadata(source, target):
+        if str(target).endswith("metadata.json"):
+            raise OSError("killed")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(artifact.os, "replace", dies_before_metadata)
+    with pytest.raises(OSError, match="killed"):
+        artifact.write_files(folder, {"README.md": card})
+    with pytest.raises(FileNotFoundError, match="missing metadata.json"):
+        zoo.resolve(folder)
+    monkeypatch.setattr(artifact.os, "replace", real_replace)
+    written = artifact.write_files(folder, {"README.md": card})
+    assert (folder / "README.md").read_text() == card and written.checksums["README.md"] != zoo.resolve(
+        "jv-fdht-lstm").checksums["README.md"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 
+import htkeras
 import htkeras.zoo as zoo
 
 from .hub_server import LocalHub, folder_files
@@ -47,8 +48,8 @@ def local_predictions(name):
 
 
 def test_hub_download_cache_revision_and_offline(tmp_path):
-    repos = {"org/digits": {"main": folder_files(zoo.resolve("fsdd-fdht-lstm")),
-                            "v1": folder_files(zoo.resolve("fsdd-lstm"))}}
+    repos = {"org/digits": {"main": folder_files(zoo.resolve("fsdd-fdht-lstm").folder),
+                            "v1": folder_files(zoo.resolve("fsdd-lstm").folder)}}
     with LocalHub(repos) as hub:
         out = run_client(tmp_path, hub.url, "hf://org/digits", "hf://org/digits@v1")
         np.testing.assert_allclose(out["hf://org/digits"], local_predictions("fsdd-fdht-lstm"), atol=1e-6)
@@ -75,8 +76,8 @@ def test_push_then_load_from_the_hub(tmp_path):
         out = run_client(tmp_path, hub.url, "fsdd-fdht-lstm", "org/pushed", "hf://org/pushed", script=PUSH)
         np.testing.assert_allclose(out["hf://org/pushed"], local_predictions("fsdd-fdht-lstm"), atol=1e-6)
         files = hub.commits[("org/pushed", hub.refs[("org/pushed", "main")])]
-        assert hub.messages[-1] == ("org/pushed", "Upload fsdd-fdht-lstm with htkeras 0.1.0")
-    local = zoo.resolve("fsdd-fdht-lstm")
+        assert hub.messages[-1] == ("org/pushed", f"Upload fsdd-fdht-lstm with htkeras {htkeras.__version__}")
+    local = zoo.resolve("fsdd-fdht-lstm").folder
     assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "cv.json", "curves.png",
                           "metadata.json"}
     assert files["model.weights.h5"] == (local / "model.weights.h5").read_bytes()
@@ -108,3 +109,28 @@ def test_push_an_in_memory_model(tmp_path):
     assert out["labels"] == ["a", "b", "c"]
     assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "metadata.json"}
     assert json.loads(files["metrics.json"])["base"] == "fsdd-fdht-lstm"
+    checksums = json.loads(files["metadata.json"])["sha256"]
+    assert all(checksums[name] == hashlib.sha256(files[name]).hexdigest() for name in set(files) - {"metadata.json"})
+
+
+EXPORT = """
+import json, sys
+from htkeras import cli
+from htkeras.zoo import artifact
+reads, read_json = [], artifact._read_json
+artifact._read_json = lambda path: reads.append(path.name) or read_json(path)
+cli.main(["export", sys.argv[1], "--format", "tflite", "--out", sys.argv[2]])
+print("RESULT" + json.dumps(reads))
+"""
+
+
+def test_export_of_a_hub_handle_downloads_once_and_reads_its_config_once(tmp_path):
+    """``htkeras export hf://...`` resolves the handle once: each file is downloaded once, config.json is
+    parsed once, and the export (loaded back and checked on the real test split) is written."""
+    files = folder_files(zoo.resolve("jv-fdht-lstm").folder)
+    with LocalHub({"org/vowels": {"main": files}}) as hub:
+        reads = run_client(tmp_path, hub.url, "hf://org/vowels", str(tmp_path / "out"), script=EXPORT)
+        downloads = dict(hub.requests)
+    assert downloads == {("org/vowels", name): 1 for name in files}
+    assert reads.count("config.json") == 1 and reads.count("metadata.json") == 1
+    assert (tmp_path / "out" / "jv-fdht-lstm.tflite").stat().st_size > 0

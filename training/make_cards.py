@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from htkeras.publish import hub_metadata
+from htkeras.zoo.artifact import write_files
+from htkeras.zoo.publish import hub_metadata
 
 from .run_io import atomic_write, read_json
 
@@ -29,11 +30,11 @@ LITERATURE_NLL = {"JSB_Chorales": ("dense GRU, Chung et al. 2014, \"Empirical Ev
 
 def load_metrics(zoo: Path) -> dict:
     """``{model name: metrics.json}``, each with ``"dataset"`` added: the config's dataset name (``fsdd``,
-    ``fashion_mnist``, ``uea``, ``poly_music``, ...), by which models are grouped."""
+    ``fashion_mnist``, ``uea``, ``poly_music``, ...), by which models are grouped, and ``"config"``."""
     metrics = {}
     for path in sorted(zoo.glob("*/metrics.json")):
         config = read_json(path.with_name("config.json"))
-        metrics[path.parent.name] = {**read_json(path), "dataset": config["dataset"]["name"]}
+        metrics[path.parent.name] = {**read_json(path), "dataset": config["dataset"]["name"], "config": config}
     return metrics
 
 
@@ -66,16 +67,11 @@ def test_table(metrics: dict) -> str:
                             ("epochs (best)", lambda m: f"{m['epochs']} ({m['best_epoch']})")])
 
 
-def _music_set(m: dict) -> str | None:
-    """The Hub dataset id of a polyphonic-music model's set (``jsb-chorales``, ``nottingham``, ...)."""
-    return m["data"]["name"].split(" ")[0].lower().replace("_", "-") if m["dataset"] == "poly_music" else None
-
-
 def _card_head(name: str, m: dict, data_line: str) -> list:
     """The lines every card starts with: the Hub metadata header (the card is also the Hugging Face Hub
     card that ``htkeras.zoo.push`` uploads), the title, the task and data, and the parameter count."""
     return [
-        *hub_metadata(dataset=m["dataset"], dataset_id=_music_set(m)),
+        *hub_metadata(m["config"]),
         f"# {name}",
         "",
         f"Task: {m.get('task')}. Data: {data_line}.",
@@ -281,7 +277,7 @@ def main(argv=None):
     every = load_metrics(zoo)
     for name in every:
         text = card(name, every)
-        atomic_write(zoo / name / "README.md", lambda tmp: tmp.write_text(text))  # noqa: B023 (called at once)
+        write_files(zoo / name, {"README.md": text})  # the artifact's writer: the card, then new checksums
     classifiers = {name: m for name, m in every.items() if not is_next_step(m)}
     metrics = {name: m for name, m in classifiers.items() if not has_test_split(m)}
     tested = {name: m for name, m in classifiers.items() if has_test_split(m)}
@@ -317,8 +313,9 @@ def main(argv=None):
             "<clip>.mpg` and `pip install \".[video]\"`, the exact commands are `python -m training.train "
             "training/configs/ucf11_ht_lstm.json --cv` (leave-one-group-out over the 25 groups), then the same without "
             "`--cv` (likewise `ucf11_fdht_lstm.json`, and `ucf11_cnn_ht_lstm.json`: frozen ImageNet EfficientNet-Lite0 "
-            "features per 224×224 frame into an HT-LSTM, `pip install \".[video,cnn]\"`); HMDB51 and YouTube Celebrities folders load with the layouts "
-            "`hmdb51` and `youtube_celebrities` of `htkeras.datasets.load_video_dataset`. The pipeline is tested end to "
+            "features per 224×224 frame into an HT-LSTM, `pip install \".[video,cnn]\"`); HMDB51 and YouTube Celebrities "
+            "folders load with the layouts "
+            "`hmdb51` and `youtube_celebrities` of `htkeras.data.load_video_dataset`. The pipeline is tested end to "
             "end on two real UCF11 clips.",
             "",
 

@@ -1,4 +1,4 @@
-"""Safe files for training runs: atomic writes, the run's provenance (commit, hardware, versions)."""
+"""Files of training runs: atomic writes (``htkeras.files``), the run's provenance (commit, hardware, versions)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,9 @@ import platform
 import subprocess
 from pathlib import Path
 
+from htkeras.files import atomic_write, write_json
 
-def atomic_write(path, write) -> None:
-    """Call ``write(temporary_path)``, then rename the file onto ``path`` (a kill never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # same ending: Keras checks it
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json(path, data) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
+__all__ = ["atomic_write", "git_commit", "hardware", "read_json", "write_json"]
 
 
 def read_json(path):

@@ -8,9 +8,10 @@ model is the one with the best *mean* held-out accuracy over the folds. Results 
 
 Without ``--cv``: the final model, trained on every example (with ``"epochs": "cv"`` for the epoch count
 chosen by a previous ``--cv`` run in the same DIR). Optional early stopping on a stratified validation
-fraction (``"validation": {"fraction": 0.1}, "patience": 5``). Writes ``config.json``,
-``model.weights.h5``, ``metrics.json`` (accuracy, parameters, compression, time, hardware, git commit,
-data and split) and ``curves.png``. With a validation fraction, the weights of the epoch with the lowest
+fraction (``"validation": {"fraction": 0.1}, "patience": 5``). Writes DIR as a zoo model through
+``htkeras.zoo.write_artifact``: ``config.json``, ``model.weights.h5``, ``metrics.json`` (accuracy,
+parameters, compression, time, hardware, git commit, data and split), ``curves.png`` and ``metadata.json``
+(checksums). With a validation fraction, the weights of the epoch with the lowest
 validation loss are kept. A dataset with a published test split (Fashion-MNIST, UEA sets) is measured on
 it once, at the end (``test_accuracy``); it has no groups, so ``--cv`` is refused.
 
@@ -44,15 +45,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import htkeras  # noqa: E402
-from htkeras.datasets import frame_nll  # noqa: E402
-from htkeras.models import build_model  # noqa: E402
+from htkeras.data import frame_nll
+from htkeras.data.sets import NextStepData
+from htkeras.models import build_model
+from htkeras.zoo.artifact import check_name, metrics_record, write_artifact
 
-from .data import LengthBuckets, NextStepData, load_dataset  # noqa: E402
-from .run_io import atomic_write, git_commit, hardware, read_json, write_json  # noqa: E402
+from .data import LengthBuckets, load_dataset
+from .run_io import atomic_write, git_commit, hardware, read_json, write_json
 
 BEST_WEIGHTS = "best.weights.h5"
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
@@ -213,22 +215,22 @@ def plot_curves(history: dict, cv: dict | None, path: Path) -> None:
         ax.set_title(title)
         ax.legend()
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
 
 
-def run_facts(model, state: dict) -> dict:
-    """What every metrics.json records of a run: sizes, training time, hardware, commit and date."""
-    report = htkeras.compression_summary(model, print_fn=lambda *_: None)
-    return {
-        "parameters": int(model.count_params()),
-        "dense_parameters": int(report.total.dense_params),
-        "compression": report.total.compression,
-        "train_seconds": state["seconds"],
-        "hardware": hardware(),
-        "commit": git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, **measured) -> dict:
+    """Write the finished run in ``out`` as a zoo model (``htkeras.zoo.write_artifact``, the one writer):
+    ``config`` (with its model spec and labels), the weights, metrics.json (``metrics_record``: what was
+    ``measured``, plus the training time, hardware, sizes and commit) and the curves; then drop the
+    checkpoint. Returns the metrics."""
+    metrics = metrics_record(model, name=config["name"], task=config.get("task"), commit=git_commit(),
+                             **measured, train_seconds=state["seconds"], hardware=hardware())
+    curves = lambda path: plot_curves(state["history"], cv, path)
+    write_artifact(out, config=config, metrics=metrics, save_weights=model.save_weights,
+                   extras={"curves.png": curves}, new=False)
+    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    return metrics
 
 
 def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
@@ -257,27 +259,19 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     if data.test is not None:  # the published test split: measured once, at the end
         test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])
         split["test"] = f"{len(data.test[1])} examples (the published test split, measured only)"
-    atomic_write(out / "model.weights.h5", model.save_weights)
-    write_json(out / "config.json", {**config, "model_spec": spec, "labels": list(data.labels),
-                                     **({"preprocessing": data.preprocessing} if data.preprocessing else {})})
-    metrics = {
-        "name": config["name"],
-        "task": config.get("task"),
-        "data": data.description,
-        "split": split,
-        "cross_validation": None if cv is None else {
+    config = {**config, "model_spec": spec, "labels": list(data.labels),
+              **({"preprocessing": data.preprocessing} if data.preprocessing else {})}
+    metrics = publish_run(
+        out, config, model, state, cv, data=data.description, split=split,
+        cross_validation=None if cv is None else {
             key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
         },
-        "epochs": len(history.get("loss", [])),
-        "best_epoch": best_epoch,
-        "train_accuracy": history["accuracy"][-1] if history.get("accuracy") else None,
-        "validation_accuracy": history["val_accuracy"][best_epoch - 1] if best_epoch else None,
-        "test_accuracy": test_accuracy,
-        **run_facts(model, state),
-    }
-    write_json(out / "metrics.json", metrics)
-    plot_curves(history, cv, out / "curves.png")
-    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+        epochs=len(history.get("loss", [])),
+        best_epoch=best_epoch,
+        train_accuracy=history["accuracy"][-1] if history.get("accuracy") else None,
+        validation_accuracy=history["val_accuracy"][best_epoch - 1] if best_epoch else None,
+        test_accuracy=test_accuracy,
+    )
     tested = "" if test_accuracy is None else f", test accuracy {100 * test_accuracy:.2f}%"
     print(f"{config['name']}: {metrics['parameters']:,} parameters{tested}, written to {out}")
     return metrics
@@ -312,22 +306,14 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
                                             data.splits["valid"], resume, verbose, sample_weight=mask)
     model.load_weights(folder / BEST_WEIGHTS)
     nll = {name: split_nll(model, split) for name, split in data.splits.items()}
-    atomic_write(out / "model.weights.h5", model.save_weights)
-    write_json(out / "config.json", {**config, "model_spec": spec})
-    metrics = {
-        "name": config["name"],
-        "task": config.get("task"),
-        "data": data.description,
-        "split": {**data.description["split"], "chosen by": "validation loss (early stopping, best epoch kept)"},
-        "epochs": len(state["history"].get("loss", [])),
-        "best_epoch": state["best_epoch"],
-        "nll": nll,
-        "nll_unit": "nats per frame, summed over the 88 keys, mean over predicted frames",
-        **run_facts(model, state),
-    }
-    write_json(out / "metrics.json", metrics)
-    plot_curves(state["history"], None, out / "curves.png")
-    shutil.rmtree(folder, ignore_errors=True)
+    metrics = publish_run(
+        out, {**config, "model_spec": spec}, model, state, None, data=data.description,
+        split={**data.description["split"], "chosen by": "validation loss (early stopping, best epoch kept)"},
+        epochs=len(state["history"].get("loss", [])),
+        best_epoch=state["best_epoch"],
+        nll=nll,
+        nll_unit="nats per frame, summed over the 88 keys, mean over predicted frames",
+    )
     print(f"{config['name']}: {metrics['parameters']:,} parameters, test NLL {nll['test']:.3f}, written to {out}")
     return metrics
 
@@ -342,6 +328,10 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     args = parser.parse_args(argv)
     config = read_json(args.config)
+    try:
+        check_name(config.get("name"), f"{args.config}: 'name'")  # it names the zoo model and the default folder
+    except ValueError as error:
+        parser.exit(2, f"error: {error}\n")
     out = Path(args.out or Path("runs") / config["name"])
     try:
         data = load_dataset(config["dataset"], args.data_dir)

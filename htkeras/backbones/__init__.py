@@ -1,12 +1,21 @@
-"""Pretrained CNN front-ends for per-frame features: EfficientNet-Lite0 rebuilt in Keras with ImageNet
-weights (``efficientnet_lite0``), and any TensorFlow SavedModel as a layer (``SavedModelBackbone``)."""
+"""Front-ends that turn raw frames into feature sequences for the recurrent heads: EfficientNet-Lite0 rebuilt
+in Keras with ImageNet weights (``efficientnet_lite0``), any TensorFlow SavedModel as a layer
+(``SavedModelBackbone``), and a small trainable convolutional front-end for spectrograms
+(``SpectrogramConv``)."""
 
-from .efficientnet_lite import (clip_features, decode_predictions, efficientnet_lite0, imagenet_classes,
-                                preprocess_images)
+from .efficientnet_lite import (
+                                clip_features,
+                                decode_predictions,
+                                efficientnet_lite0,
+                                imagenet_classes,
+                                preprocess_images,
+)
 from .saved_model import SavedModelBackbone, resolve_saved_model
+from .spectrogram_conv import SpectrogramConv
 from .torch_checkpoint import read_legacy_torch_checkpoint
 
 __all__ = [
-    "SavedModelBackbone", "clip_features", "decode_predictions", "efficientnet_lite0", "imagenet_classes", "preprocess_images",
+    "SavedModelBackbone", "SpectrogramConv", "clip_features", "decode_predictions", "efficientnet_lite0", "imagenet_classes",
+    "preprocess_images",
     "read_legacy_torch_checkpoint", "resolve_saved_model",
 ]

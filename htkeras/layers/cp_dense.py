@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from .. import decompositions, networks
-from ..tree import positive_int
+from ..math import decompositions, networks
+from ..math.tree import positive_int
+from .factorized import MatrixFit
 from .network_dense import NetworkDense
 
 
@@ -37,8 +38,8 @@ class CPDense(NetworkDense):
     def _num_terms(self):
         return int(self.ranks)
 
-    def _decompose(self, matrix, max_rank, rtol):
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """Alternating least squares at rank ``max_rank`` (default the layer's)."""
         rank = int(self.ranks if max_rank is None else max_rank)
         result = decompositions.cp_als(self._group_tensor(matrix), rank)
-        return rank, result.factors, result.relative_error
+        return MatrixFit(rank, result.factors, result.relative_error)

@@ -9,15 +9,27 @@ with ``add_weight``, variance-preserving initialization, the contraction plan, b
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import keras
+import numpy as np
 from keras import ops
 
-from ..contraction import matmuls_pay, plan_contraction
-from ..initializers import factor_initializers, rescale_factors
+from ..math.contraction import MatrixNetwork, matmuls_pay
+from ..math.tensorize import default_num_modes, factorize, suggest_modes, tensorize
+from ..math.tree import positive_int
 from ..stats import CompressionStats
-from ..tensorize import default_num_modes, factorize, suggest_modes, tensorize
-from ..tree import positive_int
+from .initializers import factor_initializers, rescale_factors
+
+
+class MatrixFit(NamedTuple):
+    """A layer's structure fitted to a dense matrix (``FactorizedDense.decompose``): ``ranks`` for the
+    constructor, ``factors`` (NumPy, in the order of the layer's weights) and the fit's relative Frobenius
+    error."""
+
+    ranks: object
+    factors: list
+    relative_error: float
 
 
 def _modes_or_none(modes, name):
@@ -129,7 +141,7 @@ class FactorizedDense(keras.layers.Layer):
 
     # -- subclass interface ---------------------------------------------------------------------------
     def _setup(self, input_modes: tuple, output_modes: tuple) -> None:
-        """Validate the structure; set whatever ``_factor_shapes`` and ``_network`` need."""
+        """Validate the structure; set whatever ``_factor_shapes`` and ``_matrix_network`` need."""
         raise NotImplementedError
 
     def _factor_shapes(self) -> list:
@@ -140,29 +152,28 @@ class FactorizedDense(keras.layers.Layer):
         """Products summed per entry of ``W`` (see ``htkeras.initializers``)."""
         raise NotImplementedError
 
-    def _network(self):
-        """``(inputs, output, sizes, network_shapes, candidate_paths, batch_label)`` (see contraction)."""
+    def _matrix_network(self) -> MatrixNetwork:
+        """The tensor network of ``y = x @ W`` (``htkeras.math.contraction.MatrixNetwork``)."""
         raise NotImplementedError
 
     def _prepare_factors(self, factors, steps: int) -> list:
         """The factors (in network shapes) with the weight-only steps of the plan for ``steps`` done."""
-        return self._split_plan(steps)[0].run(factors)
+        return self.split_plan(steps)[0].run(factors)
 
     def _contract(self, x, prepared, steps: int):
         """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and ``_prepare_factors``' result."""
-        return self._split_plan(steps)[1]([x] + prepared)
+        return self.split_plan(steps)[1]([x] + prepared)
 
-    def _decompose(self, matrix, max_rank, rtol):
-        """``(ranks, factors, relative_error)``: this layer's structure fitted to the NumPy
-        ``(padded_input_dim, units)`` ``matrix``: ``ranks`` for the constructor, capped by ``max_rank`` (int
-        or None) and, where the format supports it (``adaptive_ranks``), chosen to meet the relative error
-        ``rtol``; ``factors`` in the order of the weights (reshaped to them by the caller); the error of the
-        fit. ``htkeras.convert`` uses it."""
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
+        """This (built) layer's structure fitted to the NumPy ``(padded_input_dim, units)`` ``matrix``
+        (``htkeras.convert`` uses it): the ranks are capped by ``max_rank`` (int or None) and, where the format
+        supports it (``adaptive_ranks``), chosen to meet the relative error ``rtol``. A format that cannot be
+        fitted does not override this method."""
         raise NotImplementedError(f"{type(self).__name__} cannot be fitted to a dense matrix.")
 
-    adaptive_ranks = False  # whether _decompose chooses ranks from a tolerance (else convert searches)
+    adaptive_ranks = False  # whether decompose chooses ranks from a tolerance (else convert searches)
 
-    def _dense_from_factors(self, factors) -> "np.ndarray":  # noqa: F821
+    def _dense_from_factors(self, factors) -> np.ndarray:
         """NumPy dense kernel ``(prod(input_modes), prod(output_modes))`` from NumPy factors."""
         raise NotImplementedError
 
@@ -209,23 +220,21 @@ class FactorizedDense(keras.layers.Layer):
             if self.use_bias
             else None
         )
-        inputs, output, sizes, self._network_shapes, candidates, batch = self._network()
-        self._plan_problem = (inputs, output, sizes, batch, candidates)
-        self._plan = plan_contraction(inputs, output, sizes, batch, candidates=candidates)
+        self.matrix_network = self._matrix_network()
+        self._plan = self.matrix_network.plan()
         self._split_plans = {}
         self._matrix_plan = None  # made on first use of matrix()
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
 
-    def _split_plan(self, steps: int) -> tuple:
-        """``ContractionPlan.split`` of the plan chosen for weights shared by ``steps`` calls, for the running
-        trace (``contraction.matmuls_pay``): cached per both."""
-        key = (max(1, int(steps)), matmuls_pay())
+    def split_plan(self, steps: int = 1, matmuls: bool | None = None) -> tuple:
+        """``(weights, rest)``: ``ContractionPlan.split`` of the plan chosen for weights shared by ``steps``
+        calls, with batched matmuls or einsums only (``matmuls``; None: as the running trace wants,
+        ``contraction.matmuls_pay``). ``weights`` contracts the factors alone (``prepare``), ``rest`` the input
+        with its results (``apply``). Cached per ``(steps, matmuls)``."""
+        key = (max(1, int(steps)), matmuls_pay() if matmuls is None else bool(matmuls))
         if key not in self._split_plans:
-            inputs, output, sizes, batch, candidates = self._plan_problem
-            plan = self._plan if key == (1, True) else plan_contraction(
-                inputs, output, sizes, batch, candidates=candidates, weight_reuse=key[0], matmuls=key[1]
-            )
-            self._split_plans[key] = plan.split(len(inputs))
+            plan = self._plan if key == (1, True) else self.matrix_network.plan(weight_reuse=key[0], matmuls=key[1])
+            self._split_plans[key] = plan.split(len(self.matrix_network.inputs))
         return self._split_plans[key]
 
     def prepare(self, steps: int = 1) -> list:
@@ -235,21 +244,18 @@ class FactorizedDense(keras.layers.Layer):
 
     def _network_factors(self) -> list:
         """The factor weights in the shapes they take in the tensor network."""
-        return [ops.reshape(f, s) for f, s in zip(self.factors, self._network_shapes)]
+        return [ops.reshape(f, s) for f, s in zip(self.factors, self.matrix_network.factor_shapes)]
 
     def forms_matrix(self, steps: int = 1) -> bool:
         """Whether the plan for weights shared by ``steps`` calls forms the whole matrix before meeting the
         input (then ``matrix()`` and a matmul per call are that plan)."""
-        return len(self._split_plan(steps)[1].steps) == 1
+        return len(self.split_plan(steps)[1].steps) == 1
 
     def matrix(self):
         """The ``(input_dim, units)`` kernel as a tensor of the factors (differentiable; padding rows
         dropped). ``dense_kernel`` gives it as NumPy."""
         if self._matrix_plan is None:
-            inputs, output, sizes, _, _ = self._plan_problem
-            rows = tuple(lab for lab in inputs[0] if lab not in output)
-            labels = rows + tuple(lab for lab in output if lab not in inputs[0])
-            self._matrix_plan = plan_contraction(inputs[1:], labels, sizes)
+            self._matrix_plan = self.matrix_network.weights_plan()
         matrix = self._matrix_plan(self._network_factors())
         return ops.reshape(matrix, (self.padded_input_dim, self.output_dim))[: self.input_dim]
 

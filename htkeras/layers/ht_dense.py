@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from .. import ht
-from ..tree import DimensionTree, parse_structure, ranks_to_config, structure_to_config
-from .factorized import FactorizedDense
+from ..math import ht, networks
+from ..math.tree import DimensionTree, parse_structure, ranks_to_config, structure_to_config
+from .factorized import FactorizedDense, MatrixFit
 
 
 @keras.saving.register_keras_serializable(package="htkeras")
@@ -23,8 +23,9 @@ class HTDense(FactorizedDense):
         output_modes: factors of the output size, e.g. ``[16, 4, 4, 4]``; ``None``: tensorize ``units``.
         ranks: one int for every non-root node, a list in post-order, or a mapping
             ``{leaf or tuple of leaves: rank}`` (``DimensionTree.resolve_ranks``). Root rank is 1.
-        leaves: ``"separate"`` (one leaf per input mode and per output mode, interleaved so that the tree
-            first pairs ``i_k`` with ``j_k``) or ``"paired"`` (one leaf ``(i_k, j_k)`` per mode pair).
+        layout: ``"separate"`` (one leaf per input mode and per output mode, interleaved so that the tree
+            first pairs ``i_k`` with ``j_k``) or ``"paired"`` (one leaf ``(i_k, j_k)`` per mode pair); the same
+            choice as the other layers' ``layout``. ``leaves=`` (its name before 0.2) is accepted too.
         tree: nested pairs of leaf numbers, e.g. ``[[0, 4], [[1, 5], [2, 6]]]``; ``None``: balanced.
             Separate leaves are numbered inputs first (``0..d_in-1``), then outputs.
         **kwargs: see ``FactorizedDense`` (units, num_modes, pad_inputs, use_bias, activation,
@@ -39,18 +40,19 @@ class HTDense(FactorizedDense):
     FLOPs: those of the chosen contraction order, ``compression_stats().flops`` (per example).
     """
 
-    def __init__(self, input_modes=None, output_modes=None, ranks=4, leaves="separate", tree=None, **kwargs):
-        if leaves not in ("separate", "paired"):
-            raise ValueError(f'`leaves` must be "separate" or "paired", got {leaves!r}.')
-        self.leaves = leaves
+    def __init__(self, input_modes=None, output_modes=None, ranks=4, layout="separate", tree=None, *, leaves=None,
+                 **kwargs):
+        if leaves is not None and layout not in ("separate", leaves):
+            raise ValueError(f"`leaves` is the former name of `layout`; give one, got layout={layout!r}, leaves={leaves!r}.")
+        self.layout = networks.check_layout(leaves or layout)
         self.tree_structure = tree
         super().__init__(input_modes, output_modes, ranks, **kwargs)
 
     def _same_num_modes(self) -> bool:
-        return self.leaves == "paired"
+        return self.layout == "paired"
 
     def _setup(self, input_modes, output_modes):
-        self.tree = DimensionTree(input_modes, output_modes, self.leaves, self.tree_structure)
+        self.tree = DimensionTree(input_modes, output_modes, self.layout, self.tree_structure)
         self.node_ranks = self.tree.resolve_ranks(self.ranks)
 
     def _factor_shapes(self):
@@ -60,16 +62,15 @@ class HTDense(FactorizedDense):
     def _num_terms(self):
         return ht.num_terms(self.tree, self.node_ranks)
 
-    def _network(self):
-        inputs, output, sizes, shapes = ht.network(self.tree, self.node_ranks)
-        return inputs, output, sizes, shapes, [ht.weights_first_path(self.tree)], ht.BATCH
+    def _matrix_network(self):
+        return ht.network(self.tree, self.node_ranks)
 
     adaptive_ranks = True
 
-    def _decompose(self, matrix, max_rank, rtol):
-        """HT-SVD (``htkeras.ht.ht_svd``)."""
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
+        """HT-SVD (``htkeras.math.ht.ht_svd``)."""
         result = ht.ht_svd(matrix, self.tree, max_rank, rtol)
-        return list(result.ranks[:-1]), result.factors, result.relative_error
+        return MatrixFit(list(result.ranks[:-1]), result.factors, result.relative_error)
 
     def _dense_from_factors(self, factors):
         return ht.to_dense(self.tree, factors)
@@ -83,7 +84,7 @@ class HTDense(FactorizedDense):
         config.update(
             {
                 "ranks": ranks_to_config(self.ranks),
-                "leaves": self.leaves,
+                "layout": self.layout,
                 "tree": None if structure is None else structure_to_config(parse_structure(structure)),
             }
         )

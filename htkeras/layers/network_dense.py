@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import networks
-from ..ht import BATCH
+from ..math import networks
 from .factorized import FactorizedDense
 
 
@@ -14,7 +13,7 @@ class NetworkDense(FactorizedDense):
     """A ``FactorizedDense`` whose factors are stored in the shapes they take in their ``Network``.
 
     Subclasses implement ``_build_network(input_modes, output_modes)`` (and set the resolved ranks),
-    ``_factor_names()``, ``_num_terms()`` and ``_decompose``; the dense matrix, ``||W||``, the contraction
+    ``_factor_names()``, ``_num_terms()`` and ``decompose``; the dense matrix, ``||W||``, the contraction
     and the factor shapes come from the network.
     """
 
@@ -36,9 +35,8 @@ class NetworkDense(FactorizedDense):
     def _factor_shapes(self):
         return list(zip(self._factor_names(), self.network.shapes))
 
-    def _network(self):
-        inputs, output, sizes = self.network.plan_operands()
-        return inputs, output, sizes, self.network.shapes, [], BATCH
+    def _matrix_network(self):
+        return self.network.matrix_network()
 
     def _dense_from_factors(self, factors):
         return self.network.dense(factors)

@@ -7,7 +7,8 @@ import math
 import keras
 import numpy as np
 
-from .. import decompositions, networks
+from ..math import decompositions, networks
+from .factorized import MatrixFit
 from .network_dense import NetworkDense
 
 
@@ -44,7 +45,7 @@ class TRDense(NetworkDense):
     def _num_terms(self):
         return math.prod(self.ring_ranks)
 
-    def _decompose(self, matrix, max_rank, rtol):
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """TT-SVD, closed into a ring of rank ``max_rank`` (1 when None): the TT cores sit in the ``[0, 0]``
         corner of the first and last ring cores, the rest zero, so the trace equals the TT (exact)."""
         tt = decompositions.tt_svd(self._group_tensor(matrix), max_rank, rtol)
@@ -52,4 +53,4 @@ class TRDense(NetworkDense):
         cores = list(tt.factors)  # zero-pad the first core's left and the last core's right rank to `ring`
         cores[0] = np.pad(cores[0], [(0, ring - 1)] + [(0, 0)] * (cores[0].ndim - 1))
         cores[-1] = np.pad(cores[-1], [(0, 0)] * (cores[-1].ndim - 1) + [(0, ring - 1)])
-        return [ring] + list(tt.ranks[1:-1]), cores, tt.relative_error
+        return MatrixFit([ring] + list(tt.ranks[1:-1]), cores, tt.relative_error)

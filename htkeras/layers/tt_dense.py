@@ -8,7 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .. import decompositions, networks
+from ..math import decompositions, networks
+from .factorized import MatrixFit
 from .network_dense import NetworkDense
 
 
@@ -91,11 +92,12 @@ class TTDense(NetworkDense):
         t3f = _t3f()
         return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(prepared))
 
-    def _decompose(self, matrix, max_rank, rtol):
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """TT-SVD by t3f (``to_tt_matrix``). t3f ignores its ``epsilon``, so the ranks that meet ``rtol`` are
         chosen here (``decompositions.tt_svd``) and passed to t3f as ``max_tt_rank``."""
         t3f = _t3f()
         chosen = decompositions.tt_svd(self._group_tensor(matrix), max_rank, rtol)
         shape = (self.resolved_input_modes, self.resolved_output_modes)
         tt = t3f.to_tt_matrix(np.asarray(matrix, np.float64), shape=shape, max_tt_rank=list(chosen.ranks))
-        return list(chosen.ranks), [ops.convert_to_numpy(core) for core in tt.tt_cores], chosen.relative_error
+        return MatrixFit(list(chosen.ranks), [ops.convert_to_numpy(core) for core in tt.tt_cores],
+                         chosen.relative_error)

@@ -6,8 +6,9 @@ import math
 
 import keras
 
-from .. import decompositions, networks
-from ..tree import positive_int
+from ..math import decompositions, networks
+from ..math.tree import positive_int
+from .factorized import MatrixFit
 from .network_dense import NetworkDense
 
 
@@ -45,10 +46,10 @@ class TuckerDense(NetworkDense):
     def _num_terms(self):
         return self.blocks * math.prod(self.factor_ranks)
 
-    def _decompose(self, matrix, max_rank, rtol):
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """Sequentially truncated HOSVD."""
         result = decompositions.st_hosvd(self._group_tensor(matrix), max_rank, rtol)
-        return list(result.ranks), result.factors, result.relative_error
+        return MatrixFit(list(result.ranks), result.factors, result.relative_error)
 
 
 @keras.saving.register_keras_serializable(package="htkeras")
@@ -73,11 +74,11 @@ class BTDense(TuckerDense):
         self.blocks = positive_int(blocks, "blocks")
         super().__init__(input_modes, output_modes, ranks, layout, **kwargs)
 
-    def _decompose(self, matrix, max_rank, rtol):
+    def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """Greedy block terms, each an ST-HOSVD of the residual (ranks ``max_rank``, default the layer's)."""
         ranks = self.factor_ranks if max_rank is None else max_rank
         result = decompositions.block_term(self._group_tensor(matrix), ranks, self.blocks)
-        return list(result.ranks), result.factors, result.relative_error
+        return MatrixFit(list(result.ranks), result.factors, result.relative_error)
 
     def get_config(self):
         return {**super().get_config(), "blocks": self.blocks}

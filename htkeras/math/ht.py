@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .contraction import BATCH, MatrixNetwork
 from .tree import DimensionTree
-
-BATCH = "batch"
 
 
 def factor_shapes(tree: DimensionTree, ranks) -> list:
@@ -187,13 +186,12 @@ def ht_svd(matrix, tree: DimensionTree, max_rank=None, rtol: float | None = None
     return HTDecomposition(tree, factors, tuple(ranks), error)
 
 
-def network(tree: DimensionTree, ranks):
-    """The tensor network of ``y = x @ W`` for a batch ``x``.
-
-    Returns ``(inputs, output, sizes, shapes)``: labels of ``x`` then of each factor in node order, the
-    output labels, every label's size, and the shape each factor takes in the network (leaf frames
-    reshaped to ``(a_k, r)``, ``(b_k, r)`` or ``(a_k, b_k, r)``; the root transfer tensor to
-    ``(r_l, r_r)``). ``x`` has labels ``(batch, in_0, .., in_{d-1})`` and ``y`` ``(batch, out_0, ..)``.
+def network(tree: DimensionTree, ranks) -> MatrixNetwork:
+    """The tensor network of ``y = x @ W`` for a batch ``x`` (a ``MatrixNetwork``): labels of ``x`` then of
+    each factor in node order, the output labels, every label's size, the shape each factor takes in the
+    network (leaf frames reshaped to ``(a_k, r)``, ``(b_k, r)`` or ``(a_k, b_k, r)``; the root transfer tensor
+    to ``(r_l, r_r)``), and the bottom-up path (``bottom_up_path``) as a candidate. ``x`` has labels
+    ``(batch, in_0, .., in_{d-1})`` and ``y`` ``(batch, out_0, ..)``.
     """
     d_in = len(tree.input_modes)
     sizes = {BATCH: 1}
@@ -213,11 +211,11 @@ def network(tree: DimensionTree, ranks):
             labels = tuple(("rank", c) for c in node.children)
             inputs.append(labels if node.parent is None else labels + (("rank", node.id),))
     output = (BATCH,) + tuple(("out", k) for k in range(len(tree.output_modes)))
-    shapes = [tuple(sizes[lab] for lab in labels) for labels in inputs[1:]]
-    return inputs, output, sizes, shapes
+    shapes = tuple(tuple(sizes[lab] for lab in labels) for labels in inputs[1:])
+    return MatrixNetwork(tuple(inputs), output, sizes, shapes, BATCH, (bottom_up_path(tree),))
 
 
-def weights_first_path(tree: DimensionTree) -> list:
+def bottom_up_path(tree: DimensionTree) -> list:
     """Contraction path that forms the dense matrix bottom-up, then multiplies ``x`` by it."""
     path = []
     work = ["x"] + [n.id for n in tree.nodes]  # x is operand 0

@@ -6,34 +6,18 @@ Get it from https://github.com/Jakobovski/free-spoken-digit-dataset (licence CC 
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
 
 from ..progress import track
-from .audio import log_mel_frames
+from .audio import log_mel_frames, read_wav
 from .paths import resolve_data_dir
 
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 LABELS = tuple(str(d) for d in range(10))
 SAMPLE_RATE = 8000
 _HOW_TO_GET = "Download it from https://github.com/Jakobovski/free-spoken-digit-dataset (CC BY-SA 4.0)."
-
-
-def read_wav(path) -> tuple:
-    """``(float32 waveform in [-1, 1], sample rate)`` of a 16-bit PCM wav file."""
-    try:
-        f = wave.open(str(path), "rb")
-    except (wave.Error, EOFError) as error:
-        raise ValueError(f"{path} is not a readable PCM wav file ({str(error) or 'truncated header'}).") from error
-    with f:
-        if f.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM wav files are supported, got {8 * f.getsampwidth()}-bit.")
-        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-        if f.getnchannels() > 1:
-            data = data.reshape(-1, f.getnchannels()).mean(axis=1)
-        return data, f.getframerate()
 
 
 def load_fsdd(data_dir=None, speakers=None) -> list:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping, Sequence, Union
 
 LEAF_LAYOUTS = ("separate", "paired")
 
-Structure = Union[int, tuple]  # a leaf index or a pair of sub-structures
-RankSpec = Union[int, Sequence[int], Mapping]
+Structure = int | tuple  # a leaf index or a pair of sub-structures
+RankSpec = int | Sequence[int] | Mapping
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,6 @@ class DimensionTree:
     def leaf_size(self, leaf: int) -> int:
         a, b = self.leaf_shapes[leaf]
         return a * b
-
-    def node_size(self, node: Node) -> int:
-        """Product of the leaf sizes below ``node`` (rows of its matricization)."""
-        return math.prod(self.leaf_size(k) for k in node.leaves)
 
     @property
     def input_size(self) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .paths import resolve_data_dir
+from .sequences import pad_series
 
 BUNDLING_PACKAGES = ("aeon", "sktime")
 SPLITS = ("train", "test")
@@ -87,45 +88,3 @@ def load_uea(name: str, split: str, data_dir=None) -> tuple:
     if unknown:
         raise ValueError(f"{name} {split}: labels {unknown} are not among the declared classes {classes}.")
     return x, np.array([index[label] for label in labels]), tuple(classes)
-
-
-def padding_frames(x) -> np.ndarray:
-    """Which frames of ``x`` ``(..., T, D)`` are zero padding (every value zero, what ``Masking(0.0)`` skips): a
-    boolean ``(..., T)``."""
-    return ~np.any(x, axis=-1)
-
-
-def standardization(x: np.ndarray) -> dict:
-    """Per-dimension ``{"mean": [...], "std": [...]}`` over the frames of ``x`` ``(N, T, D)`` that are not
-    zero padding (JSON-safe: zoo models keep it in their config.json)."""
-    frames = x[~padding_frames(x)]
-    return {"mean": frames.mean(axis=0).tolist(), "std": (frames.std(axis=0) + 1e-6).tolist()}
-
-
-def standardize(x: np.ndarray, statistics: dict) -> np.ndarray:
-    """``(x - mean) / std`` (``standardization``) on every frame but the zero padding, which stays zero."""
-    x = np.asarray(x, np.float32)
-    padding = padding_frames(x)[..., None]
-    scaled = (x - np.float32(statistics["mean"])) / np.float32(statistics["std"])
-    return np.where(padding, 0.0, scaled).astype(np.float32)
-
-
-def _length_without_padding(series) -> int:
-    """Steps of a ``(T, D)`` series up to its last frame that is not zero padding."""
-    real = np.flatnonzero(~padding_frames(series))
-    return int(real[-1]) + 1 if real.size else 0
-
-
-def pad_series(series, steps: int | None = None) -> np.ndarray:
-    """``(T_i, D)`` series (a list, or an ``(N, T, D)`` array) as one ``(N, steps, D)`` float32 array,
-    zero-padded at the end; ``steps`` defaults to the longest series. A series longer than ``steps`` (not
-    counting zero padding) is an error: it would be cut."""
-    series = [np.asarray(s, np.float32) for s in series]
-    lengths = [_length_without_padding(s) for s in series]
-    steps = max(lengths) if steps is None else int(steps)
-    if max(lengths) > steps:
-        raise ValueError(f"A series of {max(lengths)} steps is longer than the {steps} steps the model takes.")
-    x = np.zeros((len(series), steps, series[0].shape[1]), np.float32)
-    for i, (s, length) in enumerate(zip(series, lengths)):
-        x[i, :length] = s[:length]
-    return x

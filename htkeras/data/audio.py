@@ -1,15 +1,42 @@
-"""Audio features in NumPy: log-mel spectrogram frames (no audio library needed)."""
+"""Audio preprocessing in NumPy (no audio library needed): reading 16-bit PCM wav files, resampling, and the
+log-mel spectrogram frames the FSDD zoo models take."""
 
 from __future__ import annotations
 
+import math
+import wave
+
 import numpy as np
+
+
+def read_wav(path) -> tuple:
+    """``(float32 waveform in [-1, 1], sample rate)`` of a 16-bit PCM wav file."""
+    try:
+        f = wave.open(str(path), "rb")
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{path} is not a readable PCM wav file ({str(error) or 'truncated header'}).") from error
+    with f:
+        if f.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM wav files are supported, got {8 * f.getsampwidth()}-bit.")
+        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+        if f.getnchannels() > 1:
+            data = data.reshape(-1, f.getnchannels()).mean(axis=1)
+        return data, f.getframerate()
+
+
+def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """``waveform`` at ``rate`` Hz resampled linearly to ``target`` Hz (unchanged when the rates agree)."""
+    if rate == target:
+        return waveform
+    count = max(1, math.floor(len(waveform) * target / rate))
+    return np.interp(np.arange(count) * rate / target, np.arange(len(waveform)), waveform).astype(np.float32)
 
 
 def mel_filterbank(num_mels: int, fft_length: int, sample_rate: int, fmin: float = 0.0, fmax: float | None = None):
     """Triangular HTK-style mel filters, shape ``(fft_length // 2 + 1, num_mels)``."""
     fmax = sample_rate / 2 if fmax is None else fmax
-    hz_to_mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)  # noqa: E731
-    mel_to_hz = lambda m: 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)  # noqa: E731
+    hz_to_mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+    mel_to_hz = lambda m: 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), num_mels + 2))
     freqs = np.linspace(0, sample_rate / 2, fft_length // 2 + 1)
     lower, center, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]

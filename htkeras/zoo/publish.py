@@ -1,60 +1,51 @@
 """Publishing zoo models: ``save`` a (fine-tuned) model as a zoo folder, ``push`` a folder or a model to the
 Hugging Face Hub. Both are re-exported as ``htkeras.zoo.save`` and ``htkeras.zoo.push``.
 
-A zoo folder holds ``config.json`` (data settings, model spec, labels), ``model.weights.h5``,
-``metrics.json`` (only what a run measured) and a ``README.md`` card whose YAML header is the Hub's model
-card metadata (``library_name: keras``).
+Both write through ``htkeras.zoo.artifact`` (``write_artifact``): ``config.json`` (data settings, model spec,
+labels), ``model.weights.h5``, ``metrics.json`` (only what was measured), ``metadata.json`` (checksums) and a
+``README.md`` card whose YAML header is the Hub's model card metadata (``library_name: keras``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from . import zoo
-from .models import build_model
+from ..models import build_model
+from ..version import __version__
+from .artifact import metrics_record, write_artifact
+from .loading import origin
+from .resolver import resolve
+from .tasks import get_task
 
 
-HUB_TASKS = {  # Hub card metadata by the model's data: (pipeline tag or None, dataset id, cell tag, metric)
-    "fsdd": ("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
-    "poly_music": (None, "jsb-chorales", "gru", "negative-log-likelihood"),
-    "fashion_mnist": ("image-classification", "fashion_mnist", "lstm", "accuracy"),
-    "uea": (None, "uea-multivariate-time-series", "lstm", "accuracy"),
-}
-
-
-def hub_metadata(base_model: str | None = None, dataset: str = "fsdd", dataset_id: str | None = None) -> list:
-    """The YAML header of a zoo card (Hub model-card metadata), as lines; ``dataset``: the config's
-    dataset name (``HUB_TASKS``); ``dataset_id``: the Hub dataset id when it is not the task's default."""
-    pipeline, data, cell, metric = HUB_TASKS[dataset]
-    data = dataset_id or data
+def hub_metadata(config: dict, base_model: str | None = None) -> list:
+    """The YAML header of a zoo card (Hub model-card metadata), as lines, from the model's ``config`` (its
+    task's ``HubTags``) and the Hub id of the model it was made from, if any."""
+    task = get_task(config["dataset"]["name"])
     return [
         "---",
         "library_name: keras",
         "license: apache-2.0",
-        *([f"pipeline_tag: {pipeline}"] if pipeline else []),
-        f"tags: [htkeras, hierarchical-tucker, tensor-decomposition, {cell}]",
-        f"datasets: [{data}]",
-        f"metrics: [{metric}]",
+        *([f"pipeline_tag: {task.hub.pipeline}"] if task.hub.pipeline else []),
+        f"tags: [htkeras, hierarchical-tucker, tensor-decomposition, {task.hub.cell}]",
+        f"datasets: [{task.hub_dataset_id(config)}]",
+        f"metrics: [{task.hub.metric}]",
         *([f"base_model: {base_model}"] if base_model else []),
         "---",
         "",
     ]
 
 
-def _base_handle(model, base):
-    base = base if base is not None else getattr(model, "zoo_handle", None)
+def _base(model, base):
+    base = resolve(base) if base is not None else origin(model)
     if base is None:
         raise ValueError("Which zoo model was this one made from? Pass base= (the handle given to zoo.load); it "
                          "gives the preprocessing and the architecture.")
-    return str(base)
+    return base
 
 
 def _zoo_copy(model: keras.Model, spec: dict) -> keras.Model:
@@ -85,8 +76,6 @@ def _evaluation(model, evaluate_on, data: str | None) -> dict | None:
 
 def card(config: dict, metrics: dict) -> str:
     """The README card of a saved (fine-tuned) model, from its config and measured metrics."""
-    from . import __version__
-
     base = metrics["base"]
     evaluation = metrics["evaluation"]
     measured = (
@@ -96,8 +85,7 @@ def card(config: dict, metrics: dict) -> str:
         "- No evaluation was recorded (`htkeras.zoo.save(..., evaluate_on=(x, y), data=...)` measures one)."
     )
     lines = [
-        *hub_metadata(base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None,
-                      config["dataset"]["name"]),
+        *hub_metadata(config, base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None),
         f"# {config['name']}",
         "",
         f"Task: {config['task']}. Labels: {', '.join(config['labels'])}.",
@@ -121,62 +109,39 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
     """Write ``model`` (e.g. ``zoo.load(...)`` then ``fit``) as a zoo folder that ``load``, ``export`` and
     ``push`` take; returns the folder, which must not exist yet.
 
-    ``base``: the zoo handle it was loaded from (default: the one ``zoo.load`` recorded on the model); it
+    ``base``: the zoo handle it was loaded from (default: ``zoo.origin(model)``, recorded by ``zoo.load``); it
     gives the preprocessing and the architecture, which the weights must fit. ``labels``: the class names,
     needed when the head was replaced (``load(..., num_classes=K)``). ``evaluate_on=(x, y)`` with ``data``
     (a description of those examples): measured here and written to ``metrics.json`` and the card; no
     figure is written that was not measured.
     """
-    from . import __version__
-    from .summary import compression_summary
-
     folder = Path(folder)
     if folder.exists():
         raise FileExistsError(f"{folder} exists; save into a new folder.")
-    base = _base_handle(model, base)
-    base_folder = zoo.resolve(base)  # once: a hf:// base is looked up on the Hub only here
-    base_config, base_metrics = zoo._read(base_folder, "config.json"), zoo._read(base_folder, "metrics.json")
+    base = _base(model, base)
     num_classes = int(model.output_shape[-1])
-    if labels is None and len(base_config["labels"]) != num_classes:
-        raise ValueError(f"The model has {num_classes} classes, its base {len(base_config['labels'])}: pass labels=.")
-    labels = [str(label) for label in (labels if labels is not None else base_config["labels"])]
+    if labels is None and len(base.labels) != num_classes:
+        raise ValueError(f"The model has {num_classes} classes, its base {len(base.labels)}: pass labels=.")
+    labels = [str(label) for label in (labels if labels is not None else base.labels)]
     if len(labels) != num_classes:
         raise ValueError(f"The model has {num_classes} classes but {len(labels)} labels were given.")
-    spec = {**base_config["model_spec"], "num_classes": num_classes}
+    spec = {**base.spec, "num_classes": num_classes}
     copy = _zoo_copy(model, spec)
-    evaluation = _evaluation(copy, evaluate_on, data)
-    report = compression_summary(copy, print_fn=lambda *_: None)
     config = {
-        **base_config,
+        **base.config,
         "name": name or folder.name,
-        "task": task or (base_config["task"] if labels == base_config["labels"] else f"{num_classes}-way classification"),
+        "task": task or (base.config["task"] if labels == base.labels else f"{num_classes}-way classification"),
         "model_spec": spec,
         "labels": labels,
     }
-    metrics = {
-        "name": config["name"],
-        "task": config["task"],
-        "base": base,
-        "data": base_metrics["data"],
-        "split": {"train": f"unknown to htkeras (a model made from {base} by the user)", "validation": None},
-        "evaluation": evaluation,
-        "cross_validation": None,
-        "train_accuracy": None,
-        "parameters": int(copy.count_params()),
-        "dense_parameters": int(report.total.dense_params),
-        "compression": report.total.compression,
-        "commit": f"htkeras {__version__}",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.exists() else None) as staging:
-        staging = Path(staging)
-        copy.save_weights(staging / "model.weights.h5")
-        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (staging / "README.md").write_text(card(config, metrics))
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staging, folder)
-    return folder
+    metrics = metrics_record(
+        copy, name=config["name"], task=config["task"], data=base.metrics["data"],
+        split={"train": f"unknown to htkeras (a model made from {base.handle} by the user)", "validation": None},
+        commit=f"htkeras {__version__}", base=base.handle, evaluation=_evaluation(copy, evaluate_on, data),
+        cross_validation=None, train_accuracy=None,
+    )
+    return write_artifact(folder, config=config, metrics=metrics, save_weights=copy.save_weights,
+                          extras={"README.md": card(config, metrics)}).folder
 
 
 def push(model_or_dir, repo_id: str, *, revision: str | None = None, private: bool | None = None,
@@ -188,38 +153,24 @@ def push(model_or_dir, repo_id: str, *, revision: str | None = None, private: bo
     ``zoo.resolve`` accepts, or a ``keras.Model``, which is first written by ``save(model, ...,
     **save_kwargs)`` (``base``, ``labels``, ``evaluate_on`` and ``data``, as there).
     Uploads ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata
-    says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and a generated
+    says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and the folder's
     ``metadata.json`` (htkeras and Keras versions, SHA-256 of each file). The repo is created if needed.
     ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``hf auth login``) are the Hub client's.
     """
     from huggingface_hub import HfApi
 
-    from . import __version__
-
     with tempfile.TemporaryDirectory() as staging:
-        staging = Path(staging)
         if isinstance(model_or_dir, keras.Model):
-            folder = save(model_or_dir, staging / "saved", name=save_kwargs.pop("name", repo_id.split("/")[-1]),
-                          **save_kwargs)
+            zoo_model = resolve(save(model_or_dir, Path(staging) / "saved",
+                                     name=save_kwargs.pop("name", repo_id.split("/")[-1]), **save_kwargs))
         elif save_kwargs:
             raise TypeError(f"{sorted(save_kwargs)} are for pushing a keras.Model, not a folder.")
         else:
-            folder = zoo.resolve(model_or_dir)
-        upload = staging / "upload"
-        upload.mkdir()
-        files = [name for name in zoo.PUBLISHED_FILES if (folder / name).is_file()]
-        for name in files:
-            shutil.copy2(folder / name, upload / name)
-        metadata = {
-            "library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__,
-            "name": zoo._read(folder, "config.json")["name"],
-            "sha256": {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files},
-        }
-        (upload / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+            zoo_model = resolve(model_or_dir)
         api = HfApi(token=token)
         api.create_repo(repo_id, private=private, exist_ok=True)
         info = api.upload_folder(
-            folder_path=upload, repo_id=repo_id, revision=revision,
-            commit_message=commit_message or f"Upload {metadata['name']} with htkeras {__version__}",
+            folder_path=zoo_model.folder, repo_id=repo_id, revision=revision, allow_patterns=zoo_model.files(),
+            commit_message=commit_message or f"Upload {zoo_model.name} with htkeras {__version__}",
         )
     return info.commit_url

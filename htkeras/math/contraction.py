@@ -30,12 +30,14 @@ from __future__ import annotations
 import itertools
 import math
 import string
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import Hashable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 LETTERS = string.ascii_letters
+BATCH = "batch"  # the label of the input's batch axis in every layer's network
 # One float moved (read or written) costs about as much time as this many FLOPs. Measured on the 2-core
 # AVX2 machine of benchmarks/dense_layers.py: ~130 GFLOP/s in its Dense matmul, ~4 G floats/s in one read
 # of its input.
@@ -77,6 +79,39 @@ class Matmul:
     def factors(self, lhs, rhs) -> tuple:
         """``(P, Q)`` from the step's left and right operands (tensors, or anything standing for them)."""
         return (rhs, lhs) if self.rhs_first else (lhs, rhs)
+
+
+@dataclass(frozen=True)
+class MatmulLayout:
+    """How the planner runs ``first`` times ``second`` as one batched matmul (``_matmul_layout``): the result's
+    labels ``out`` = ``(*shared, *lead, *free_first, *free_second)``; ``shared``: labels in both operands and
+    kept (leading both); ``lead``: one operand's free labels before its contracted block (broadcast over the
+    other); ``matrix``: ``(free_first, contracted, free_second)``; ``groups``: each operand's ``(lead, rows,
+    cols)`` as stored; ``transpose``: whether each is read transposed; ``row_blocks``: the first factor's rows
+    split into this many blocks (``_row_blocks``); ``rhs_first``: the step's right operand is ``P``;
+    ``perms``: axis permutations applied to the operands first (None: as stored)."""
+
+    out: tuple
+    shared: tuple
+    lead: tuple
+    matrix: tuple
+    groups: tuple
+    transpose: tuple
+    row_blocks: int = 1
+    rhs_first: bool = False
+    perms: tuple = (None, None)
+
+
+class Way(NamedTuple):
+    """One way to run a pairwise step (``_pair``): the result's labels, the label tuples whose sizes add up
+    to the numbers it moves, the numbers-moved charge for its products (``_product_moves``, counted over the
+    whole batch), whether an einsum takes the operands as ``(b, a)``, and the matmul layout (None: einsum)."""
+
+    out: tuple
+    moved: list
+    products: int
+    swap: bool
+    layout: MatmulLayout | None
 
 
 @dataclass(frozen=True)
@@ -185,6 +220,33 @@ class ContractionPlan:
         return replace(weights, transposes=tuple(transposes)), ContractionPlan(tuple(steps))
 
 
+@dataclass(frozen=True)
+class MatrixNetwork:
+    """The tensor network of ``y = x @ W`` with ``W`` stored as factors, as a layer hands it to the planner:
+    ``inputs``: the labels of ``x`` (``(BATCH, *input mode labels)``), then of each factor; ``output``: the
+    labels of ``y``; ``sizes``: every label's size (the batch label's is set per plan); ``factor_shapes``: the
+    shape each factor takes in the network; ``batch_label``; ``candidates``: contraction paths the format
+    knows to be worth trying (opt_einsum convention)."""
+
+    inputs: tuple
+    output: tuple
+    sizes: dict
+    factor_shapes: tuple
+    batch_label: Hashable = BATCH
+    candidates: tuple = ()
+
+    def plan(self, **options) -> ContractionPlan:
+        """``plan_contraction`` of the whole network (``options``: ``batch_size``, ``weight_reuse``, ``matmuls``)."""
+        return plan_contraction(self.inputs, self.output, self.sizes, self.batch_label, candidates=self.candidates,
+                                **options)
+
+    def weights_plan(self) -> ContractionPlan:
+        """The plan that contracts the factors alone into the matrix, axes ``(*input labels, *output labels)``."""
+        rows = tuple(lab for lab in self.inputs[0] if lab not in self.output)
+        labels = rows + tuple(lab for lab in self.output if lab not in self.inputs[0])
+        return plan_contraction(self.inputs[1:], labels, self.sizes)
+
+
 class _KerasOps:
     """The step operations in ``keras.ops``; on TensorFlow the matmul takes transpose flags, because a
     ``keras.ops`` transpose before it would be written out (TensorFlow does not fold it into the product)."""
@@ -251,7 +313,7 @@ def _equation(labels_a, labels_b, labels_out) -> str:
     letters = {}
     for label in list(labels_a) + list(labels_b) + list(labels_out):
         letters.setdefault(label, LETTERS[len(letters)])
-    word = lambda labels: "".join(letters[x] for x in labels)  # noqa: E731
+    word = lambda labels: "".join(letters[x] for x in labels)
     return f"{word(labels_a)},{word(labels_b)}->{word(labels_out)}"
 
 
@@ -283,9 +345,9 @@ def _matrix_view(body, contracted, contracted_last: bool):
     return (), before, not contracted_last
 
 
-def _matmul_layout(first, second, keep):
+def _matmul_layout(first, second, keep) -> MatmulLayout | None:
     """How ``first`` times ``second`` runs as one batched matmul ``(*shared, *lead, free_first, free_second)``
-    keeping the labels in ``keep``: a dict of the label groups and transpose flags, or None. The labels in
+    keeping the labels in ``keep``: a ``MatmulLayout`` (as stored, not yet placed in a step), or None. The labels in
     both operands and kept (``shared``) must lead both, in one order; those in both and not kept are
     summed (``contracted``: one block, in one order, in each); at most one operand has ``lead`` labels
     (free labels before its contracted block, broadcast over the other operand)."""
@@ -303,11 +365,13 @@ def _matmul_layout(first, second, keep):
     if None in views or (views[0][0] and views[1][0]):
         return None
     (lead_p, free_p, transpose_p), (lead_q, free_q, transpose_q) = views
-    out = shared + lead_p + lead_q + free_p + free_q
-    return {"out": out, "shared": shared, "lead": lead_p or lead_q, "matrix": (free_p, contracted, free_q),
-            "groups": ((lead_p, *((contracted, free_p) if transpose_p else (free_p, contracted))),
-                       (lead_q, *((free_q, contracted) if transpose_q else (contracted, free_q)))),
-            "transpose": (transpose_p, transpose_q), "row_blocks": 1}
+    return MatmulLayout(
+        out=shared + lead_p + lead_q + free_p + free_q, shared=shared, lead=lead_p or lead_q,
+        matrix=(free_p, contracted, free_q),
+        groups=((lead_p, *((contracted, free_p) if transpose_p else (free_p, contracted))),
+                (lead_q, *((free_q, contracted) if transpose_q else (contracted, free_q)))),
+        transpose=(transpose_p, transpose_q),
+    )
 
 
 def _row_blocks(layout, size, batch_label) -> int | None:
@@ -315,8 +379,8 @@ def _row_blocks(layout, size, batch_label) -> int | None:
     the product's memory unchanged) so that each product has at most ``SMALL_MATRIX`` multiply-adds; None
     when ``P`` is read transposed, its rows hold the batch label, or no split is small enough. ``size``
     gives the size of a label tuple."""
-    rows, contracted, cols = layout["matrix"]
-    if layout["transpose"][0] or batch_label in rows:
+    rows, contracted, cols = layout.matrix
+    if layout.transpose[0] or batch_label in rows:
         return None
     count, work = size(rows), size(contracted + cols)
     return next((n for n in range(2, count + 1) if count % n == 0 and count // n * work <= SMALL_MATRIX), None)
@@ -345,11 +409,8 @@ def _weight_layouts(first, second, keep, batch_label) -> list:
 
 def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batch_label=None,
           matmuls: bool = True) -> list:
-    """Ways to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers moved first.
-    Each is ``(out, moved, products, swap, layout)``: the result's labels; the label tuples whose sizes add up
-    to the numbers the step moves; the numbers-moved charge for its products (``_product_moves``, the batch
-    label at its size in ``sizes``); whether an einsum takes the operands as ``(b, a)``; the matmul layout
-    (``_matmul_layout`` with ``rhs_first`` and ``perms``) or None.
+    """Ways (``Way``) to contract ``a`` with ``b`` (``rest``: labels of the other operands), fewest numbers
+    moved first; the batch label counts at its size in ``sizes``.
 
     When the step can run as one matmul, the ways are its matmul layouts: the operands in either order, a
     weight operand as stored or transposed first (``_weight_layouts``). Each moves its operands and result
@@ -360,7 +421,7 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
     which moves twice more whatever it must transpose and once more an operand that its matmul reads
     transposed; its result keeps the labels of the larger operand first, or with ``small_first`` those of
     the smaller. Without ``matmuls``, every step is an einsum."""
-    size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
+    size = lambda labels: math.prod(sizes[lab] for lab in labels)
     keep = set(output) if last else set(rest) | set(output)
     larger_first = (b, a) if (size(b) < size(a)) == small_first else (a, b)
     options = []
@@ -368,23 +429,23 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
         for perms in _weight_layouts(first, second, keep, batch_label):
             p, q = (tuple(op[k] for k in perm) if perm else op for op, perm in zip((first, second), perms))
             layout = _matmul_layout(p, q, keep)
-            if layout is None or (last and layout["out"] != tuple(output)):
+            if layout is None or (last and layout.out != tuple(output)):
                 continue
-            moved = [a, b, layout["out"]]
+            moved = [a, b, layout.out]
             moved += [op for op, perm in zip((first, second), perms) if perm for op in (op, op)]  # transposed
-            for op, flag in zip((p, q), layout["transpose"]):  # read transposed: once more, a batched one twice
+            for op, flag in zip((p, q), layout.transpose):  # read transposed: once more, a batched one twice
                 moved += ([op, op] if batch_label in op else [op]) if flag else []
-            if size(layout["shared"] + layout["lead"]) > 1 and size(sum(layout["matrix"], ())) > SMALL_MATRIX:
+            if size(layout.shared + layout.lead) > 1 and size(sum(layout.matrix, ())) > SMALL_MATRIX:
                 blocks = _row_blocks(layout, size, batch_label)
                 if blocks:
-                    layout["row_blocks"] = blocks
+                    layout = replace(layout, row_blocks=blocks)
                 else:
                     moved += [max(p, q, key=size)] * 2  # batched products of larger matrices: slow kernels
-            layout = {**layout, "rhs_first": first is b, "perms": perms}
+            layout = replace(layout, rhs_first=first is b, perms=perms)
             products = _product_moves(layout, size)
             options.append((sum(size(t) for t in moved) + products, len(options), moved, products, layout))
     if options:
-        return [(layout["out"], moved, products, False, layout)
+        return [Way(layout.out, moved, products, False, layout)
                 for _, _, moved, products, layout in sorted(options, key=lambda o: o[:2])]
     if last:
         out = tuple(output)
@@ -406,7 +467,7 @@ def _pair(a, b, rest, output, last: bool, sizes, small_first: bool = False, batc
                 moved += [operand]  # read against its layout (a transposed matmul operand): about one more read
     if out not in (_natural(a, b, out), _natural(b, a, out)):
         moved += [out, out]
-    return [(out, moved, 0, swap, None)]
+    return [Way(out, moved, 0, swap, None)]
 
 
 def _product_moves(layout, size) -> int:
@@ -414,25 +475,25 @@ def _product_moves(layout, size) -> int:
     the numbers-moved equivalent of their fixed costs; ``size`` gives the size of a label tuple."""
     if layout is None:
         return 0
-    products = size(layout["shared"] + layout["lead"]) * layout["row_blocks"]
+    products = size(layout.shared + layout.lead) * layout.row_blocks
     return PRODUCT_MOVES * products if products > 1 else 0
 
 
 def _matmul(layout, out, sizes, batch_label) -> Matmul:
     """The ``Matmul`` of a ``_matmul_layout``, its shapes with ``-1`` for the batch label's group."""
-    size = lambda labels: -1 if batch_label in labels else math.prod(sizes[lab] for lab in labels)  # noqa: E731
-    shared, lead, blocks = layout["shared"], layout["lead"], layout["row_blocks"]
+    size = lambda labels: -1 if batch_label in labels else math.prod(sizes[lab] for lab in labels)
+    shared, lead, blocks = layout.shared, layout.lead, layout.row_blocks
     shapes = []
-    for k, (own_lead, rows, cols) in enumerate(layout["groups"]):
+    for k, (own_lead, rows, cols) in enumerate(layout.groups):
         batch = [size(shared)] if shared else []
         if own_lead or (lead and shared):  # the operand that broadcasts needs an axis only after shared ones
             batch.append(size(own_lead) if own_lead else 1)
         if blocks > 1:  # P's rows in blocks, one more batch axis (Q broadcasts over it)
             batch.append(blocks if k == 0 else 1)
         shapes.append(tuple(batch + [size(rows) // (blocks if k == 0 else 1), size(cols)]))
-    transpose_p, transpose_q = layout["transpose"]
-    return Matmul(layout["rhs_first"], shapes[0], shapes[1], transpose_p, transpose_q,
-                  tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout["perms"], blocks)
+    transpose_p, transpose_q = layout.transpose
+    return Matmul(layout.rhs_first, shapes[0], shapes[1], transpose_p, transpose_q,
+                  tuple(-1 if lab == batch_label else sizes[lab] for lab in out), *layout.perms, blocks)
 
 
 def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False, weight_reuse: int = 1,
@@ -441,7 +502,7 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
     a beam search over each step's ways (``_pair``): the ``beam`` cheapest partial plans are kept, since a
     step's result order decides whether the next steps can run as matmuls."""
     batch_size = sizes.get(batch_label, 1)
-    size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)  # noqa: E731
+    size = lambda labels: math.prod(sizes[lab] for lab in labels if lab != batch_label)
     states = [(0.0, [tuple(x) for x in inputs], [])]
     for i, j in path:
         i, j = sorted((i, j))
@@ -455,7 +516,7 @@ def _replay(path, inputs, output, sizes, batch_label, small_first: bool = False,
             for out, moved, products, swap, layout in _pair(a, b, rest, output, len(work) == 2, sizes,
                                                             small_first, batch_label, matmuls):
                 matmul = _matmul(layout, out, sizes, batch_label) if layout else None
-                per_example = layout is not None and batch_label in layout["shared"] + layout["lead"]
+                per_example = layout is not None and batch_label in layout.shared + layout.lead
                 products //= batch_size if per_example else 1  # counted over the whole batch by _pair
                 step = Step(i, j, _equation(b, a, out) if swap else _equation(a, b, out),
                             0 if batched else flops, flops if batched else 0,
@@ -501,7 +562,7 @@ def input_first_path(inputs, output, sizes, small_first: bool = False, batch_lab
     the lowest time estimate, until no input label is left; then the greedy order for the rest. Reading the
     large input once, along its memory layout, is what bounds the time of a layer with few weights."""
     work = [tuple(x) for x in inputs]
-    size = lambda labels: math.prod(sizes[lab] for lab in labels)  # noqa: E731
+    size = lambda labels: math.prod(sizes[lab] for lab in labels)
     anchor, path = 0, []
     while len(work) > 1 and set(work[anchor]) & set(inputs[0]) - set(output):
         best = None

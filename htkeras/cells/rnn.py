@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import keras
 
-from .cells import FactorizedRNNCell
+from .factorized import FactorizedRNNCell
 
 
 @keras.saving.register_keras_serializable(package="htkeras")

@@ -38,8 +38,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .progress import track
-from .timing import median_seconds
+from .. import zoo
+from ..progress import track
+from ..timing import median_seconds
+from ..zoo.artifact import check_name
 
 FORMATS = ("saved_model", "tflite", "tflite-int8")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
@@ -81,17 +83,15 @@ class ExportReport:
 
 
 def _resolve_model(model, name, data, data_dir, verbose):
-    """``(keras model, name, (x, y or None))`` for a zoo handle or a Keras model."""
+    """``(keras model, name, (x, y or None))`` for a zoo handle, a ``ZooModel`` or a Keras model."""
     if isinstance(model, keras.Model):
         if data is None:
             raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
-        name = name or model.name
+        name = check_name(name or model.name, "The export's name")
     else:
-        from . import zoo
-
-        folder = zoo.resolve(model)
-        data = zoo.load_data(folder, data_dir, verbose=verbose)[:2] if data is None else data
-        model, name = zoo.load(folder), name or zoo.info(folder)["name"]
+        zoo_model = zoo.resolve(model)  # once: every step below takes the ZooModel
+        data = zoo.load_data(zoo_model, data_dir, verbose=verbose)[:2] if data is None else data
+        model, name = zoo.load(zoo_model), check_name(name or zoo_model.name, "The export's name")
     return model, name, data if isinstance(data, tuple) else (data, None)
 
 
@@ -243,12 +243,14 @@ def operators(flatbuffer: bytes) -> list:
 def interpreter(model_content: bytes):
     """A LiteRT (``ai-edge-litert``) interpreter, one thread; TensorFlow's own when LiteRT is missing."""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert import interpreter as litert
+
+        runtime = litert.Interpreter
     except ImportError:
         import tensorflow as tf
 
-        Interpreter = tf.lite.Interpreter
-    runner = Interpreter(model_content=model_content, num_threads=1)
+        runtime = tf.lite.Interpreter
+    runner = runtime(model_content=model_content, num_threads=1)
     runner.allocate_tensors()
     return runner
 

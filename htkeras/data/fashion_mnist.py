@@ -5,8 +5,8 @@ Where the files are found, in order: ``<data root>/fashion-mnist/`` (an explicit
 ``$HTKERAS_DATA`` or ``../shared/data``), then ``/usr/share/datasets/fashion-mnist/``, where the Debian
 package ``dataset-fashion-mnist`` puts them (``apt-get install dataset-fashion-mnist``).
 
-As sequences: ``image_sequences(images, "rows")`` gives 28 steps of 28 pixels (row-sequential);
-``"patches"`` gives 16 steps of 7 x 7 = 49 pixels (patch-sequential, in reading order).
+As sequences (``htkeras.data.sequences``): ``image_sequences(images, "rows")`` gives 28 steps of 28 pixels
+(row-sequential); ``"patches"`` gives 16 steps of 7 x 7 = 49 pixels (patch-sequential, in reading order).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ DEBIAN_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 HOW_TO_GET = ("Install it with 'apt-get install dataset-fashion-mnist' (Debian/Ubuntu) or download the four "
               "*-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into <data root>/fashion-mnist/.")
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-SEQUENCES = {"rows": (28, 28), "patches": (16, 49)}
 
 
 def read_idx(path) -> np.ndarray:
@@ -72,16 +71,3 @@ def load_fashion_mnist(split: str, data_dir=None) -> tuple:
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise ValueError(f"{paths[0]} holds {images.shape} images for {len(labels)} labels; expected (N, 28, 28).")
     return images, labels.astype(np.int64)
-
-
-def image_sequences(images: np.ndarray, sequence: str = "rows") -> np.ndarray:
-    """uint8 images ``(N, 28, 28)`` as float32 sequences scaled to [-1, 1] (so that no step is all zeros, which
-    a Masking layer would skip): ``rows`` ``(N, 28, 28)`` or ``patches`` ``(N, 16, 49)``."""
-    if sequence not in SEQUENCES:
-        raise ValueError(f"Unknown sequence {sequence!r}; choose one of {', '.join(SEQUENCES)}.")
-    x = np.asarray(images, np.float32) / 127.5 - 1.0
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"Expected images of shape (N, 28, 28), got {x.shape}.")
-    if sequence == "patches":
-        x = x.reshape(len(x), 4, 7, 4, 7).transpose(0, 1, 3, 2, 4).reshape(len(x), 16, 49)
-    return x

@@ -2,7 +2,7 @@
 
 One implementation of each gated cell, parameterised by
 
-* ``decomposition``: the factorized map (``"ht"``; see ``htkeras.registry``), and
+* ``decomposition``: the factorized map (``"ht"``, ``"tt"``, ...: a name in ``htkeras.registry``), and
 * ``structure``: where it is used:
 
   - ``"input"``: the input-to-hidden map ``x_t -> gates`` is factorized (all gates at once, the gate
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import keras
 from keras import ops
 
-from . import presets
-from .registry import linear_map_class
-from .stats import CompressionStats
-from .tensorize import default_num_modes, factorize, suggest_modes
-from .tree import positive_int
+from .. import presets
+from ..math.tensorize import default_num_modes, factorize, suggest_modes
+from ..math.tree import positive_int
+from ..registry import linear_map_class
+from ..stats import CompressionStats
 
 STRUCTURES = ("input", "both", "joint")
 
@@ -61,7 +61,7 @@ class FactorizedRNNCell(keras.layers.Layer):
             (``[4, 4, 4, 4]`` -> ``[16, 4, 4, 4]`` for an LSTM); ``None``: automatic.
         decomposition: registry name of the factorized map.
         structure: ``"input"``, ``"both"`` or ``"joint"``.
-        map_options: extra keyword arguments for the map, e.g. ``{"leaves": "paired"}`` or a ``tree``.
+        map_options: extra keyword arguments for the map, e.g. ``{"layout": "paired"}`` or a ``tree``.
         recurrent_ranks: ranks of the hidden-to-hidden map (``structure="both"``); default ``ranks``.
         num_modes: number of modes for automatic tensorization.
         pad_inputs: let automatic input modes zero-pad the map's input to a size that factors well
@@ -492,84 +492,3 @@ class FactorizedGRUCell(FactorizedRNNCell):
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}
-
-
-@keras.saving.register_keras_serializable(package="htkeras")
-class HTLSTMCell(FactorizedLSTMCell):
-    """LSTM cell with a Hierarchical Tucker input-to-hidden map covering all four gates at once (the gate
-    factor folded into the first output mode) and a dense hidden-to-hidden kernel (Yin et al.,
-    "Compressing RNNs Using Hierarchical Tucker Tensor Decomposition").
-
-    ``HTLSTMCell(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``; see
-    ``FactorizedRNNCell`` and ``htkeras.HTDense`` (e.g. ``map_options={"leaves": "paired"}``).
-    Published configuration: ``HTLSTMCell.from_preset("ucf11_ht_lstm")``.
-    """
-
-    _fixed = {"decomposition": "ht", "structure": "input"}
-
-
-@keras.saving.register_keras_serializable(package="htkeras")
-class HTGRUCell(FactorizedGRUCell):
-    """GRU cell with a Hierarchical Tucker input-to-hidden map covering all three gates and a dense
-    hidden-to-hidden kernel; see ``HTLSTMCell`` and ``FactorizedGRUCell``."""
-
-    _fixed = {"decomposition": "ht", "structure": "input"}
-
-
-@keras.saving.register_keras_serializable(package="htkeras")
-class FDHTLSTMCell(FactorizedLSTMCell):
-    """Fully decomposed HT LSTM cell: one HT "mega" map takes the concatenation ``[x_t, h_{t-1}]``
-    (zero-padded to a size that factors well unless ``pad_inputs=False``) to all four gates
-    (integrate-then-decompose; Yin et al., "Towards Extremely Compact RNNs for Video Recognition with Fully
-    Decomposed Hierarchical Tucker Structure", CVPR 2021).
-
-    ``FDHTLSTMCell(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``: ``input_modes`` are the
-    modes of the (padded) concatenated size ``I + H``. ``FDHTLSTMCell(units=64, ranks=4)`` picks all modes.
-    """
-
-    _fixed = {"decomposition": "ht", "structure": "joint"}
-
-
-@keras.saving.register_keras_serializable(package="htkeras")
-class FDHTGRUCell(FactorizedGRUCell):
-    """Fully decomposed HT GRU cell: one HT mega map on ``[x_t, h_{t-1}]`` for all three gates; see
-    ``FDHTLSTMCell`` and, for how the reset gate meets the mega map, ``FactorizedGRUCell``."""
-
-    _fixed = {"decomposition": "ht", "structure": "joint"}
-
-
-# -- the baselines: one named LSTM and GRU cell per decomposition ------------------------------------------
-_BASELINES = {
-    "tt": ("TT", "a Tensor-Train (``htkeras.TTDense``, t3f; Yang et al. 2017, Tjandra et al. 2017/2018)"),
-    "tr": ("TR", "a Tensor Ring (``htkeras.TRDense``; Pan et al. 2019)"),
-    "bt": ("BT", "a Block-Term (``htkeras.BTDense``; Ye et al. 2018)"),
-    "cp": ("CP", "a CP (``htkeras.CPDense``; Tjandra et al. 2018)"),
-    "tucker": ("Tucker", "a Tucker (``htkeras.TuckerDense``; Tjandra et al. 2018)"),
-}
-
-
-def _named_cell(base: type, decomposition: str) -> type:
-    prefix, what = _BASELINES[decomposition]
-    kind = base.__name__.replace("Factorized", "").replace("Cell", "")
-    name = f"{prefix}{kind}Cell"
-    doc = (
-        f"{kind} cell whose gate matrices are {what} map: by default the input-to-hidden map (all gates at "
-        f'once, dense hidden-to-hidden kernel); ``structure="both"`` factorizes the hidden-to-hidden map too '
-        f'(fully decomposed, as Tjandra et al. 2018) and ``structure="joint"`` uses one map on '
-        f"``[x_t, h_{{t-1}}]``.\n\n    ``{name}(units, ranks=4, input_modes=None, hidden_modes=None, **kwargs)``; "
-        f"see ``{base.__name__}`` and ``FactorizedRNNCell`` (``map_options`` go to the map)."
-    )
-    cls = type(name, (base,), {"_fixed": {"decomposition": decomposition}, "__doc__": doc, "__module__": __name__})
-    return keras.saving.register_keras_serializable(package="htkeras")(cls)
-
-
-TTLSTMCell = _named_cell(FactorizedLSTMCell, "tt")
-TTGRUCell = _named_cell(FactorizedGRUCell, "tt")
-TRLSTMCell = _named_cell(FactorizedLSTMCell, "tr")
-TRGRUCell = _named_cell(FactorizedGRUCell, "tr")
-BTLSTMCell = _named_cell(FactorizedLSTMCell, "bt")
-BTGRUCell = _named_cell(FactorizedGRUCell, "bt")
-CPLSTMCell = _named_cell(FactorizedLSTMCell, "cp")
-CPGRUCell = _named_cell(FactorizedGRUCell, "cp")
-TuckerLSTMCell = _named_cell(FactorizedLSTMCell, "tucker")
-TuckerGRUCell = _named_cell(FactorizedGRUCell, "tucker")

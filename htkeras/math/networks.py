@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contraction import plan_contraction
-from .ht import BATCH
+from .contraction import BATCH, MatrixNetwork, plan_contraction
 from .tree import positive_int
 
 LAYOUTS = ("separate", "paired")
@@ -80,11 +79,11 @@ class Network:
     def column_labels(self) -> tuple:
         return tuple(("out", k) for k in range(len(self.output_modes)))
 
-    def plan_operands(self):
-        """``(inputs, output, sizes)`` for ``plan_contraction``: ``x`` first, labelled ``(batch, in_..)``."""
+    def matrix_network(self) -> MatrixNetwork:
+        """The network of ``y = x @ W``: ``x`` first, labelled ``(batch, in_..)``, then the factors."""
         sizes = {BATCH: 1, **self.sizes}
-        inputs = [(BATCH,) + self.row_labels] + list(self.factor_labels)
-        return inputs, (BATCH,) + self.column_labels, sizes
+        inputs = ((BATCH,) + self.row_labels, *self.factor_labels)
+        return MatrixNetwork(inputs, (BATCH,) + self.column_labels, sizes, tuple(self.shapes))
 
     def dense(self, factors) -> np.ndarray:
         """The dense ``(prod(input_modes), prod(output_modes))`` matrix (factors in network shapes)."""
@@ -163,11 +162,6 @@ def matrix_to_group_tensor(matrix, input_modes, output_modes, layout: str) -> np
         return tensor
     order = [a for k in range(d) for a in (k, d + k)]
     return tensor.transpose(order).reshape([m * n for m, n in zip(input_modes, output_modes)])
-
-
-def group_sizes(input_modes, output_modes, layout: str) -> list:
-    sizes = physical_sizes(input_modes, output_modes)
-    return [math.prod(sizes[lab] for lab in g) for g in mode_groups(input_modes, output_modes, layout)]
 
 
 # -- rank specifications ---------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Using a zoo model: ``load`` (compiled, ready to ``fit``), ``info``, ``preprocess`` (raw inputs -> the input
+batch, as bound to the weights) and ``load_data`` (the model's own real data). Each takes a handle or a
+``ZooModel`` (``resolve``); ``origin(model)`` says which ``ZooModel`` a loaded ``keras.Model`` came from."""
+
+from __future__ import annotations
+
+import weakref
+
+import keras
+import numpy as np
+
+from ..models import build_model
+from .artifact import ZooModel
+from .resolver import resolve
+from .tasks import get_task
+
+PAPERS = {  # by the model spec's kind
+    "ht": 'Yin et al., "Compressing RNNs Using Hierarchical Tucker Tensor Decomposition"',
+    "fdht": 'Yin et al., "Towards Extremely Compact RNNs for Video Recognition with Fully Decomposed '
+    'Hierarchical Tucker Structure", CVPR 2021',
+    "dense": "Hochreiter and Schmidhuber, 1997 (LSTM baseline)",
+}
+
+_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def origin(model: keras.Model) -> ZooModel | None:
+    """The ``ZooModel`` that ``load`` built ``model`` from (and a fine-tuned model keeps), or None."""
+    return _ORIGINS.get(model)
+
+
+def info(handle) -> dict:
+    """Task, dataset, class labels, metrics with their split, parameters, input spec, licence and paper."""
+    zoo_model = resolve(handle)
+    metrics, task = zoo_model.metrics, get_task(zoo_model.dataset["name"])
+    return {
+        "name": zoo_model.name,
+        "task": zoo_model.config.get("task"),
+        "dataset": metrics["data"]["name"],
+        "labels": zoo_model.labels,
+        "metrics": {"cross_validation": metrics.get("cross_validation"), "train_accuracy": metrics.get("train_accuracy"),
+                    "test_accuracy": metrics.get("test_accuracy"), "nll": metrics.get("nll"),
+                    "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
+        "base": metrics.get("base"),
+        "parameters": metrics["parameters"],
+        "compression": metrics["compression"],
+        "input": {
+            "shape": [None, *zoo_model.spec["input_shape"]],
+            "dtype": "float32",
+            "preprocessing": task.describe_input(zoo_model),
+        },
+        "licence": {"weights": "Apache-2.0", "data": task.licence},
+        "paper": PAPERS.get(zoo_model.spec["kind"]),
+        "commit": metrics["commit"],
+        "sha256": zoo_model.checksums,
+    }
+
+
+def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.Model:
+    """The pretrained model, compiled (Adam at the training learning rate; a classifier with sparse
+    cross-entropy and accuracy, a next-step model with binary cross-entropy per key) so that ``fit`` and
+    ``evaluate`` work as they are.
+
+    ``num_classes``: replace the classification head with a new one of that size (fine-tuning on another
+    label set). ``freeze``: keep every layer but the head fixed.
+    """
+    zoo_model = resolve(handle)
+    model = build_model(zoo_model.spec)
+    model.load_weights(zoo_model.weights)
+    if not zoo_model.is_classifier and num_classes is not None:
+        raise ValueError(f"{zoo_model.name} predicts the next frame; it has no classes to replace.")
+    if num_classes is not None and num_classes != zoo_model.spec["num_classes"]:
+        features = model.layers[-2].output
+        head = keras.layers.Dense(int(num_classes), activation="softmax", name="label")
+        model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
+    for layer in model.layers[:-1]:
+        layer.trainable = not freeze
+    model.compile(
+        keras.optimizers.Adam(zoo_model.config.get("training", {}).get("learning_rate", 0.001)),
+        "sparse_categorical_crossentropy" if zoo_model.is_classifier else "binary_crossentropy",
+        metrics=["accuracy"] if zoo_model.is_classifier else None,
+    )
+    _ORIGINS[model] = zoo_model  # zoo.save takes the preprocessing and architecture from it
+    return model
+
+
+def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
+    """The real data of the model's dataset in its input format, ``(x, y, groups)``, read from ``data_dir``
+    (default ``HTKERAS_DATA`` or ``../shared/data``): FSDD: every recording (or those of ``speakers``) with
+    the speaker names as groups (``verbose=1``: a progress bar); Fashion-MNIST and UEA sets: the published
+    test split, groups ``None``."""
+    zoo_model = resolve(handle)
+    task = get_task(zoo_model.dataset["name"])
+    if task.evaluation is None:
+        raise ValueError(f"No loader for a model trained on {task.name!r}; pass the data yourself.")
+    return task.evaluation(zoo_model, data_dir, speakers, verbose)
+
+
+def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
+    """The model input batch for raw ``inputs``, by the model's dataset:
+
+    * FSDD: a list of float waveforms in [-1, 1] (resampled linearly to 8 kHz when ``sample_rate``
+      differs) -> log-mel frames ``(N, frames, mels)``;
+    * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
+    * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
+      model's input length and standardized with the training statistics in config.json.
+    """
+    zoo_model = resolve(handle)
+    task = get_task(zoo_model.dataset["name"])
+    if task.preprocess is None:
+        raise ValueError(f"No preprocessing for a model trained on {task.name!r}.")
+    return task.preprocess(zoo_model, inputs, sample_rate)

@@ -1,0 +1,126 @@
+"""One table of tasks: everything the zoo knows of a dataset, by the name in a config's ``dataset`` section.
+
+A ``Task`` gives the data's licence, the Hub card's tags, the reader of its training data
+(``htkeras.data.sets``), the preprocessing bound to a model's weights (raw inputs -> the model's input
+batch), the evaluation data (the model's own real data, from local files) and how ``info`` describes the
+input. A new dataset is one entry of ``TASKS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import sets
+from ..data.audio import log_mel_frames, resample
+from ..data.fashion_mnist import load_fashion_mnist
+from ..data.fsdd import SAMPLE_RATE, load_fsdd_features
+from ..data.sequences import image_sequences, pad_series, standardize
+from ..data.uea import load_uea
+from ..lookup import lookup
+
+
+@dataclass(frozen=True)
+class HubTags:
+    """The Hub card metadata of a task: pipeline tag (or None), dataset id, cell tag, metric."""
+
+    pipeline: str | None
+    dataset: str
+    cell: str
+    metric: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """``training(options, data_dir)``: the training data (``htkeras.data.sets``); ``preprocess(model, inputs,
+    sample_rate)``: raw inputs -> the input batch of ``model`` (a ``ZooModel``); ``evaluation(model, data_dir,
+    speakers, verbose)``: ``(x, y, groups)``, the model's own real data; ``describe_input(model)``: how
+    ``info`` states the input; ``hub_dataset(config)``: the Hub dataset id where it depends on the config.
+    None where a task has none."""
+
+    name: str
+    licence: str
+    hub: HubTags
+    training: Callable | None = None
+    preprocess: Callable | None = None
+    evaluation: Callable | None = None
+    describe_input: Callable | None = None
+    hub_dataset: Callable | None = None
+
+    def hub_dataset_id(self, config: dict) -> str:
+        return self.hub_dataset(config) if self.hub_dataset else self.hub.dataset
+
+
+# -- FSDD: waveforms -> log-mel frames ----------------------------------------------------------------------
+def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 1:
+        inputs = [inputs]
+    dataset = model.dataset
+    batch = [
+        log_mel_frames(resample(np.asarray(w, np.float32), int(sample_rate), SAMPLE_RATE), SAMPLE_RATE,
+                       num_mels=dataset["num_mels"], num_frames=dataset["num_frames"])
+        for w in inputs
+    ]
+    return np.stack(batch).astype(np.float32)
+
+
+def _fsdd_evaluation(model, data_dir, speakers, verbose):
+    dataset = model.dataset
+    return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
+                              verbose=verbose)
+
+
+def _fsdd_input(model) -> str:
+    return f"htkeras.zoo.preprocess: waveform at 8 kHz -> {model.metrics['data']['features']}"
+
+
+# -- Fashion-MNIST: images -> row or patch sequences --------------------------------------------------------
+def _fashion_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
+    return image_sequences(inputs, model.dataset.get("sequence", "rows"))
+
+
+def _fashion_evaluation(model, data_dir, speakers, verbose):
+    images, labels = load_fashion_mnist("test", data_dir)
+    return _fashion_preprocess(model, images, 0), labels, None
+
+
+# -- UEA: series -> padded and standardized with the training statistics in config.json ---------------------
+def _uea_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
+    return standardize(pad_series(inputs, model.spec["input_shape"][0]), model.config["preprocessing"])
+
+
+def _uea_evaluation(model, data_dir, speakers, verbose):
+    x, labels, _ = load_uea(model.dataset["set"], "test", data_dir)
+    return _uea_preprocess(model, x, 0), labels, None
+
+
+def _features(model) -> str:
+    return model.metrics["data"]["features"]
+
+
+def _music_set(config: dict) -> str:
+    return config["dataset"].get("set", "JSB_Chorales").lower().replace("_", "-")
+
+
+TASKS = {
+    "fsdd": Task("fsdd", "CC BY-SA 4.0 (Free Spoken Digit Dataset)",
+                 HubTags("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
+                 sets.fsdd, _fsdd_preprocess, _fsdd_evaluation, _fsdd_input),
+    "fashion_mnist": Task("fashion_mnist", "MIT (Fashion-MNIST)",
+                          HubTags("image-classification", "fashion_mnist", "lstm", "accuracy"),
+                          sets.fashion_mnist, _fashion_preprocess, _fashion_evaluation, _features),
+    "uea": Task("uea", "see the UEA/UCR archive", HubTags(None, "uea-multivariate-time-series", "lstm", "accuracy"),
+                sets.uea, _uea_preprocess, _uea_evaluation, _features),
+    "poly_music": Task("poly_music", "see Boulanger-Lewandowski et al. (2012)",
+                       HubTags(None, "jsb-chorales", "gru", "negative-log-likelihood"),
+                       sets.poly_music, describe_input=_features, hub_dataset=_music_set),
+    "video": Task("video", "see the video dataset", HubTags("video-classification", "ucf11", "lstm", "accuracy"),
+                  sets.video, describe_input=_features),
+}
+
+
+def get_task(name: str) -> Task:
+    """The task of the dataset ``name`` (a config's ``dataset.name``); an unknown name lists the known ones."""
+    return lookup(TASKS, name, "dataset")
