@@ -75,7 +75,7 @@ def test_trained_keras_lstm_converts_to_ht_lstm(fsdd):
     np.testing.assert_allclose(exact.predict(x_test, verbose=0), original.predict(x_test, verbose=0), atol=1e-4)
     assert report.relative_error < 1e-5
 
-    reduced, report = converted(rank=8)
+    reduced, report = converted(rank=12)
     start = reduced.evaluate(x_test, y_test, verbose=0)[1]
     reduced.fit(x_train, y_train, batch_size=32, epochs=2, verbose=0)
     tuned = reduced.evaluate(x_test, y_test, verbose=0)[1]

@@ -99,6 +99,12 @@ def test_atomic_write_leaves_the_old_file_on_failure(tmp_path):
 
 
 def test_model_cards_are_generated_from_metrics(tmp_path):
+    def write_config(folder, name, dataset):  # a zoo folder's files besides metrics.json (the weights: a stand-in)
+        spec = {"kind": "fdht", "units": 8, "input_shape": [40, 40], "num_classes": 10}
+        config = {"name": name, "dataset": {"name": dataset}, "model_spec": spec, "labels": list("0123456789")}
+        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "model.weights.h5").write_bytes(b"weights")
+
     def metrics(name, params, accuracy):
         return {
             "name": name, "task": "digits", "parameters": params, "dense_parameters": 4 * params, "compression": 4.0,
@@ -116,14 +122,14 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
                                    ("fsdd-cnn-fdht-lstm", 3264, 0.7301)]:
         (zoo / name).mkdir(parents=True)
         (zoo / name / "metrics.json").write_text(json.dumps(metrics(name, params, accuracy)))
-        (zoo / name / "config.json").write_text(json.dumps({"dataset": {"name": "fsdd"}}))
+        write_config(zoo / name, name, "fsdd")
     tested = {**metrics("fashion-fdht-lstm", 2708, 0), "cross_validation": None, "test_accuracy": 0.87654,
               "validation_accuracy": 0.88, "best_epoch": 2,
               "data": {"name": "Fashion-MNIST", "examples": 60000, "test_examples": 10000, "features": "rows"},
               "split": {"train": "54000 examples", "validation": "6000", "chosen by": "validation loss"}}
     (zoo / "fashion-fdht-lstm").mkdir()
     (zoo / "fashion-fdht-lstm" / "metrics.json").write_text(json.dumps(tested))
-    (zoo / "fashion-fdht-lstm" / "config.json").write_text(json.dumps({"dataset": {"name": "fashion_mnist"}}))
+    write_config(zoo / "fashion-fdht-lstm", "fashion-fdht-lstm", "fashion_mnist")
     make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md")])
     text = (tmp_path / "MODEL_CARDS.md").read_text()
     assert "| 27,530 |" in text and "71.2 ± 2.0" in text and "65.1 ± 2.0" in text
@@ -138,6 +144,9 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     card = (zoo / "fashion-fdht-lstm" / "README.md").read_text()
     assert "**Test accuracy 87.65%**" in card and "pipeline_tag: image-classification" in card
     assert (zoo / "accuracy_vs_parameters.png").stat().st_size > 0
+    from htkeras import zoo as zoo_api
+
+    assert "README.md" in zoo_api.resolve(zoo / "fsdd-lstm").checksums  # the card is sealed in metadata.json
 
 
 def _zoo_models(dataset: str) -> list:
