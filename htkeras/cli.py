@@ -38,6 +38,13 @@ def _inputs(zoo, zoo_model, paths):
     return names, np.concatenate(batches)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _progress() -> int:
     """Progress bars in a terminal only (no escape codes in logs and pipes)."""
     return 1 if sys.stdout.isatty() else 0
@@ -67,13 +74,17 @@ def main(argv=None):
 
             sub.add_argument("--format", required=True, choices=FORMATS)
             sub.add_argument("--out", required=True, help="output folder")
-            sub.add_argument("--version", type=int, default=1, help="TF Serving version folder (saved_model)")
+            sub.add_argument("--version", type=_positive, default=1, help="TF Serving version folder (saved_model), >= 1")
+            sub.add_argument("--overwrite", action="store_true", help="replace an existing export at the same path")
+            sub.add_argument("--allow-accuracy-drop", action="store_true",
+                             help="tflite-int8: keep a file that loses more accuracy than the check allows")
             sub.add_argument("--data-dir", default=None, help="real data for the check and int8 calibration")
             sub.add_argument("--allow-flex", action="store_true", help="accept TensorFlow (Flex) ops in TFLite")
             sub.add_argument("--int8-io", action="store_true", help="tflite-int8: int8 input and output too")
     args = parser.parse_args(argv)
 
     from . import zoo
+    from .deploy.export import ExportError
 
     try:
         if args.command == "list":
@@ -97,8 +108,9 @@ def main(argv=None):
             from .deploy.export import export
 
             print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
-                         allow_flex=args.allow_flex, int8_io=args.int8_io, verbose=_progress()))
-    except (ValueError, FileNotFoundError, FileExistsError, ConnectionError) as error:
+                         allow_flex=args.allow_flex, int8_io=args.int8_io, allow_accuracy_drop=args.allow_accuracy_drop,
+                         overwrite=args.overwrite, verbose=_progress()))
+    except (ValueError, OSError, ConnectionError, ExportError) as error:  # FileNotFoundError etc. are OSErrors
         parser.exit(2, f"error: {error}\n")
 
 

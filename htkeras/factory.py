@@ -6,11 +6,11 @@ structure), ``"tt"``, ``"tr"``, ``"bt"``, ``"cp"``, ``"tucker"``, and any kind r
 methods is one loop::
 
     for kind in htkeras.factory.KINDS:
-        cell = htkeras.make_cell(kind, units=64, cell="lstm", budget=5000, input_dim=40)
+        cell = htkeras.make_cell(kind, units=64, cell="lstm", budget=30_000, input_dim=40)
         model = ...keras.layers.RNN(cell)...
 
 ``budget`` picks the largest uniform rank whose parameter count (the map, or the whole cell with its
-bias) is at most ``budget`` for inputs of size ``input_dim``.
+bias) is at most ``budget`` for inputs of size ``input_dim``; a ``"dense"`` map or cell is checked against it.
 """
 
 from __future__ import annotations
@@ -40,14 +40,17 @@ class _Kinds(Sequence):
 KINDS = _Kinds()
 
 
-def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
+def _count(make, rank, input_dim, what: str) -> int:
     if input_dim is None:
         raise ValueError(f"A parameter budget needs `input_dim` (the input size) to count the {what}'s parameters.")
+    built = make(rank)
+    built.build((None, int(input_dim)))
+    return built.count_params()
 
+
+def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
     def count(rank):
-        built = make(rank)
-        built.build((None, int(input_dim)))
-        return built.count_params()
+        return _count(make, rank, input_dim, what)
 
     smallest = count(1)
     if smallest > budget:
@@ -60,8 +63,11 @@ def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
 
 def _choose(make, kind, ranks, budget, input_dim, what):
     if not kind.factorized:
-        if ranks is not None or budget is not None:
-            raise ValueError(f'A "{kind.name}" {what} has no ranks; drop `ranks` and `budget`.')
+        if ranks is not None:
+            raise ValueError(f'A "{kind.name}" {what} has no ranks; drop `ranks`.')
+        if budget is not None and _count(make, None, input_dim, what) > budget:
+            raise ValueError(f'The "{kind.name}" {what} has {_count(make, None, input_dim, what):,} parameters, over the '
+                             f"budget of {int(budget):,}.")
         return make(None)
     if budget is not None:
         if ranks is not None:

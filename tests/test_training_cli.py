@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from training import make_cards
+from training.checkpoint import latest
 from training.run_io import atomic_write, read_json
 
 from .test_fsdd_training import _fsdd_or_skip, data_or_skip
@@ -69,13 +70,16 @@ def test_kill_then_resume_loses_nothing(tmp_path):
         [sys.executable, "-m", "training.train", str(config), "--out", str(out), "--quiet"],
         cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    state_path = out / "checkpoint" / "state.json"
+    def state():
+        epoch = latest(out / "checkpoint") if (out / "checkpoint").is_dir() else None
+        return read_json(epoch / "state.json") if epoch else {"epochs_done": 0}
+
     deadline = time.time() + 300
-    while time.time() < deadline and not (state_path.exists() and read_json(state_path)["epochs_done"] >= 2):
+    while time.time() < deadline and state()["epochs_done"] < 2:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed = read_json(state_path)
+    killed = state()
     assert 2 <= killed["epochs_done"] < 6, "the run finished before it could be killed"
     result = train(config, "--out", out, "--resume")
     assert result.returncode == 0, result.stderr[-3000:]

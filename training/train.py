@@ -15,9 +15,12 @@ parameters, compression, time, hardware, git commit, data and split), ``curves.p
 validation loss are kept. A dataset with a published test split (Fashion-MNIST, UEA sets) is measured on
 it once, at the end (``test_accuracy``); it has no groups, so ``--cv`` is refused.
 
-Checkpoints: after every epoch the whole model (with its optimizer state) and the run state are written to
-``DIR/checkpoint/`` through a temporary file and a rename, so a kill never leaves a broken checkpoint;
-``--resume`` continues from the last finished epoch (or, with ``--cv``, after the last finished fold).
+Checkpoints (``training.checkpoint``): after every epoch the whole model (with its optimizer state) and the
+run state are written to ``DIR/checkpoint/`` as one atomic unit, so a kill never leaves a broken or mixed
+checkpoint; ``--resume`` continues from the last finished epoch (or, with ``--cv``, after the last finished
+fold), and refuses a checkpoint made with another config (naming the keys that differ), a damaged one, or one
+whose model is not at the step its state records. A folder holding a checkpoint is not trained again without
+``--resume``.
 
 The config (JSON)::
 
@@ -53,10 +56,19 @@ from htkeras.data.sets import NextStepData
 from htkeras.models import build_model
 from htkeras.zoo.artifact import check_name, metrics_record, write_artifact
 
+from .checkpoint import (
+    BEST_WEIGHTS,
+    RunError,
+    check_config,
+    fingerprint,
+    holds_checkpoint,
+    latest,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .data import LengthBuckets, load_dataset
-from .run_io import atomic_write, git_commit, hardware, read_json, write_json
+from .run_io import git_commit, hardware, read_json, write_json
 
-BEST_WEIGHTS = "best.weights.h5"
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
 
 
@@ -94,10 +106,10 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """After every epoch: the model with its optimizer (``model.keras``), the weights of the epoch with the
-    lowest validation loss so far (``best.weights.h5``) and the run state (``state.json``: epochs done,
-    history, training seconds, best epoch, early-stopping counters), each written atomically, the state
-    last, so that it never points past the saved model."""
+    """After every epoch, the checkpoint (``training.checkpoint.write_checkpoint``: the model with its
+    optimizer, the weights of the epoch with the lowest validation loss so far and the run state: epochs
+    done, history, training seconds, best epoch, early-stopping counters, the config and the optimizer's
+    step count), one atomic unit."""
 
     def __init__(self, folder: Path, state: dict, early_stopping=None):
         super().__init__()
@@ -108,25 +120,24 @@ class Checkpoint(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.state["history"].setdefault(key, []).append(float(value))
         val_loss = (logs or {}).get("val_loss")
-        if val_loss is not None and val_loss < self.state.get("best_val_loss", float("inf")):
-            atomic_write(self.folder / BEST_WEIGHTS, self.model.save_weights)
+        improved = val_loss is not None and val_loss < self.state.get("best_val_loss", float("inf"))
+        if improved:
             self.state.update({"best_val_loss": float(val_loss), "best_epoch": epoch + 1})
-        atomic_write(self.folder / "model.keras", self.model.save)
         self.state.update({"epochs_done": epoch + 1, "seconds": self.seconds_before + time.time() - self.start})
         if self.early_stopping is not None:
             self.state["early_stopping"] = self.early_stopping.state()
-        write_json(self.folder / "state.json", self.state)
+        write_checkpoint(self.folder, self.model, self.state, improved)
 
 
 def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, validation=None, resume=False, verbose=1,
-                         sample_weight=None):
-    """Fit for ``epochs`` epochs in total, continuing the checkpoint in ``folder`` when ``resume``.
-    Returns ``(model, state)`` with ``state["history"]`` and ``state["seconds"]`` (training time in all)."""
-    state = {"epochs_done": 0, "history": {}, "seconds": 0.0}
-    state_path = folder / "state.json"
-    if resume and state_path.exists():
-        state = read_json(state_path)
-        model = keras.saving.load_model(folder / "model.keras")
+                         sample_weight=None, config=None):
+    """Fit for ``epochs`` epochs in total, continuing the checkpoint in ``folder`` when ``resume`` (which must
+    have been made with the same ``config``). Returns ``(model, state)`` with ``state["history"]`` and
+    ``state["seconds"]`` (training time in all)."""
+    state = {"epochs_done": 0, "history": {}, "seconds": 0.0, "config": config, "config_sha256": fingerprint(config)}
+    found = read_checkpoint(folder, config) if resume else None
+    if found is not None:
+        model, state, _ = found
         print(f"Resuming after epoch {state['epochs_done']} from {folder}")
     es = None
     if training.get("patience") and validation is not None:
@@ -139,6 +150,11 @@ def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, vali
             validation_data=validation, callbacks=callbacks, verbose=verbose, sample_weight=sample_weight,
         )
     return model, state
+
+
+def best_weights(folder: Path) -> Path:
+    """The best validation epoch's weights in the checkpoint ``folder``."""
+    return latest(folder) / BEST_WEIGHTS
 
 
 def stratified_split(y, fraction: float, seed: int):
@@ -155,7 +171,10 @@ def cross_validate(config, data, out: Path, resume: bool, verbose: int) -> dict:
     training = {**DEFAULTS, **config["training"]}
     epochs = int(training["cv_epochs"] if training["epochs"] == "cv" else training["epochs"])
     path = out / "cv.json"
-    result = read_json(path) if resume and path.exists() else {"folds": {}}
+    result = {"config": config, "folds": {}}
+    if resume and path.exists():
+        result = read_json(path)
+        check_config(result.get("config"), config, path)
     spec = model_spec(config, data)
     for group in sorted(set(data.groups.tolist())):
         if group in result["folds"]:
@@ -166,7 +185,7 @@ def cross_validate(config, data, out: Path, resume: bool, verbose: int) -> dict:
         folder = out / "checkpoint" / f"cv-{group}"
         _, state = fit_with_checkpoints(
             model, data.x[~held_out], data.y[~held_out], epochs, folder, training,
-            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose,
+            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose, config=config,
         )
         history = state["history"]
         result["folds"][group] = {"val_accuracy": history["val_accuracy"], "seconds": state["seconds"]}
@@ -250,10 +269,11 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     keras.utils.set_random_seed(seed)
     spec = model_spec(config, data)
     model = compiled_model(spec, float(training["learning_rate"]))
-    model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose)
+    model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose,
+                                        config=config)
     history, best_epoch = state["history"], state.get("best_epoch")
     if validation is not None:
-        model.load_weights(out / "checkpoint" / BEST_WEIGHTS)
+        model.load_weights(best_weights(out / "checkpoint"))
         split["chosen by"] = f"validation loss (the weights of epoch {best_epoch} kept)"
     test_accuracy = None
     if data.test is not None:  # the published test split: measured once, at the end
@@ -299,12 +319,13 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
     if training.get("length_buckets"):
         train = LengthBuckets(*data.splits["train"], batch_size, shuffle=True, seed=seed)
         model, state = fit_with_checkpoints(model, train, None, int(training["epochs"]), folder, training,
-                                            LengthBuckets(*data.splits["valid"], batch_size), resume, verbose)
+                                            LengthBuckets(*data.splits["valid"], batch_size), resume, verbose,
+                                            config=config)
     else:
         x, y, mask = data.splits["train"]
         model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training,
-                                            data.splits["valid"], resume, verbose, sample_weight=mask)
-    model.load_weights(folder / BEST_WEIGHTS)
+                                            data.splits["valid"], resume, verbose, sample_weight=mask, config=config)
+    model.load_weights(best_weights(folder))
     nll = {name: split_nll(model, split) for name, split in data.splits.items()}
     metrics = publish_run(
         out, {**config, "model_spec": spec}, model, state, None, data=data.description,
@@ -327,28 +348,35 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     args = parser.parse_args(argv)
-    config = read_json(args.config)
     try:
-        check_name(config.get("name"), f"{args.config}: 'name'")  # it names the zoo model and the default folder
-    except ValueError as error:
-        parser.exit(2, f"error: {error}\n")
+        config = read_json(args.config)
+        if not isinstance(config, dict) or not {"name", "dataset", "model", "training"} <= set(config):
+            raise ValueError(f"{args.config} must be a JSON object with 'name', 'dataset', 'model' and 'training'.")
+        check_name(config["name"], f"{args.config}: 'name'")  # it names the zoo model and the default folder
+    except (OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        parser.exit(2, f"error: {args.config}: {error}\n" if isinstance(error, OSError) else f"error: {error}\n")
     out = Path(args.out or Path("runs") / config["name"])
+    if not args.resume and holds_checkpoint(out):
+        parser.exit(2, f"error: {out} holds a checkpoint of an unfinished run: pass --resume to continue it, or "
+                       "choose another --out folder.\n")
     try:
         data = load_dataset(config["dataset"], args.data_dir)
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
     verbose = 2 if args.quiet else 1
-    if isinstance(data, NextStepData):
+    try:
+        if isinstance(data, NextStepData):
+            if args.cv:
+                raise RunError(f"{config['name']} has fixed train/valid/test splits; --cv is for grouped data.")
+            return train_next_step(config, data, out, args.resume, verbose)
         if args.cv:
-            parser.exit(2, f"error: {config['name']} has fixed train/valid/test splits; --cv is for grouped data.\n")
-        return train_next_step(config, data, out, args.resume, verbose)
-    if args.cv:
-        if data.groups is None:
-            parser.exit(2, f"error: {config['name']} has a fixed train/test split and no groups; --cv is for grouped "
-                           "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.\n")
-        return cross_validate(config, data, out, args.resume, verbose)
-    return train_final(config, data, out, args.resume, verbose)
-
+            if data.groups is None:
+                raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
+                               "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
+            return cross_validate(config, data, out, args.resume, verbose)
+        return train_final(config, data, out, args.resume, verbose)
+    except RunError as error:
+        parser.exit(2, f"error: {error}\n")
 
 if __name__ == "__main__":
     main()

@@ -17,8 +17,9 @@ Keras' ``RNN`` loop. Masking (all-zero frames are padding) keeps the state, as K
 is rotated each step so that no body output is a pass-through of its input: the TFLite calibrator crashes
 on those (tensorflow/tensorflow#75140). Flex (TensorFlow) ops are refused unless ``allow_flex=True``.
 
-Every export is checked before it is reported: the file is loaded back (TensorFlow for the SavedModel,
-the LiteRT interpreter for TFLite) and run on the check inputs next to Keras; the report holds the largest
+Every export is written aside, checked, and only then moved to its path (a failed check leaves no file; an
+existing export is replaced only with ``overwrite=True``): the file is loaded back (TensorFlow for the
+SavedModel, the LiteRT interpreter for TFLite, required) and run on the check inputs next to Keras; the report holds the largest
 absolute difference of the probabilities, both accuracies when labels are known, the file size and the
 median latency per example. For zoo models trained on FSDD the check and calibration inputs are the real
 recordings (``data_dir``); otherwise pass ``data=(x, y)``.
@@ -31,14 +32,16 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
-from dataclasses import asdict, dataclass, field
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from .. import zoo
+from ..math.tree import positive_int
 from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
@@ -46,7 +49,11 @@ from ..zoo.artifact import check_name
 FORMATS = ("saved_model", "tflite", "tflite-int8")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
 FLOAT_TOLERANCE = 1e-5  # float exports must reproduce Keras to this (max abs difference of probabilities)
-INT8_ACCURACY_DROP = 0.01  # an int8 export losing more accuracy than this gets a warning
+INT8_ACCURACY_DROP = 0.01  # an int8 export losing more accuracy than this is an error unless allowed
+
+
+class ExportError(RuntimeError):
+    """An export that failed its checks (nothing is left at its path), or that cannot be checked here."""
 
 
 @dataclass
@@ -100,7 +107,8 @@ def _accuracy(probabilities, y):
 
 
 def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None,
-           allow_flex: bool = False, int8_io: bool = False, verbose: int = 0) -> ExportReport:
+           allow_flex: bool = False, int8_io: bool = False, allow_accuracy_drop: bool = False, overwrite: bool = False,
+           verbose: int = 0) -> ExportReport:
     """Export ``model`` (a zoo handle or a ``keras.Model`` classifier of sequences) and check the result.
 
     Args:
@@ -116,26 +124,42 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         allow_flex: let the TFLite converter fall back to TensorFlow (Flex) ops, which need the Flex
             delegate on the device; off by default, and a model needing them is an error.
         int8_io: for ``tflite-int8``, int8 input and output too (quantization parameters in the file).
+        allow_accuracy_drop: keep an int8 file that loses more than ``INT8_ACCURACY_DROP`` of accuracy against
+            Keras (by default an ``ExportError``, and no file is left).
+        overwrite: replace an existing export at the same path (by default a ``FileExistsError``).
         verbose: 1 shows progress bars (reading the data, checking a TFLite file example by example).
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
+    version = positive_int(version, "version")
     keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir, verbose)
     x = np.asarray(x, np.float32)
     out = Path(out)
-    if format == "saved_model":
-        return _export_saved_model(keras_model, out / name / str(int(version)), x, y)
-    suffix = ".int8.tflite" if format == "tflite-int8" else ".tflite"
-    return _export_tflite(keras_model, out / f"{name}{suffix}", x, y, format == "tflite-int8", allow_flex, int8_io,
-                          verbose)
+    suffix = {"saved_model": "", "tflite": ".tflite", "tflite-int8": ".int8.tflite"}[format]
+    path = out / name / str(version) if format == "saved_model" else out / f"{name}{suffix}"
+    if path.exists() and not overwrite and (path.is_file() or any(path.iterdir())):
+        raise FileExistsError(f"{path} exists: choose another --out{' or --version' if suffix == '' else ''}, or pass "
+                              "--overwrite (overwrite=True).")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))  # checked here, then moved in
+    try:
+        if format == "saved_model":
+            report = _export_saved_model(keras_model, staging / path.name, x, y)
+        else:
+            report = _export_tflite(keras_model, staging / path.name, x, y, format == "tflite-int8", allow_flex,
+                                    int8_io, verbose)
+        _verify(report, allow_accuracy_drop)
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(staging / path.name, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return replace(report, path=str(path))
 
 
 # -- SavedModel ----------------------------------------------------------------------------------------
 def _export_saved_model(model, path: Path, x, y) -> ExportReport:
     import tensorflow as tf
-
-    if path.exists() and any(path.iterdir()):
-        raise FileExistsError(f"{path} exists and is not empty: choose another --version or --out.")
 
     def serve(features):
         probabilities = model(features, training=False)
@@ -152,10 +176,8 @@ def _export_saved_model(model, path: Path, x, y) -> ExportReport:
     exported = np.concatenate([o["probabilities"].numpy() for o in outputs])
     reference = model.predict(x, batch_size=256, verbose=0)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    report = ExportReport("saved_model", str(path), size, len(x), float(np.abs(exported - reference).max()),
-                          _accuracy(reference, y), _accuracy(exported, y))
-    _verify(report)
-    return report
+    return ExportReport("saved_model", str(path), size, len(x), float(np.abs(exported - reference).max()),
+                        _accuracy(reference, y), _accuracy(exported, y))
 
 
 # -- TFLite --------------------------------------------------------------------------------------------
@@ -241,16 +263,15 @@ def operators(flatbuffer: bytes) -> list:
 
 
 def interpreter(model_content: bytes):
-    """A LiteRT (``ai-edge-litert``) interpreter, one thread; TensorFlow's own when LiteRT is missing."""
+    """A LiteRT (``ai-edge-litert``) interpreter, one thread: the runtime that phones run, and the one every
+    export is checked with (TensorFlow's own ``tf.lite.Interpreter`` gives other int8 results; see the
+    README). Without LiteRT an ``ExportError`` says how to install it."""
     try:
         from ai_edge_litert import interpreter as litert
-
-        runtime = litert.Interpreter
     except ImportError:
-        import tensorflow as tf
-
-        runtime = tf.lite.Interpreter
-    runner = runtime(model_content=model_content, num_threads=1)
+        raise ExportError("TFLite exports are checked with the LiteRT interpreter: pip install 'htkeras[export]' "
+                          "(ai-edge-litert).") from None
+    runner = litert.Interpreter(model_content=model_content, num_threads=1)
     runner.allocate_tensors()
     return runner
 
@@ -314,7 +335,6 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
     flex = [op for op in found if op.startswith("Flex")]
     if flex and not allow_flex:
         raise ValueError(f"The TFLite model needs Flex ops {flex}; pass allow_flex=True to accept them.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(flatbuffer)
 
     if flex:  # neither LiteRT nor TensorFlow's Python interpreter links the Flex delegate
@@ -329,18 +349,18 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
         float(np.abs(exported - reference).max()), _accuracy(reference, labels), _accuracy(exported, labels),
         _latency_ms(runner, x[check]), found,
     )
-    _verify(report)
     return report
 
 
-def _verify(report: ExportReport) -> None:
-    """Float exports must match Keras (an error otherwise); int8 ones should keep the accuracy (a warning)."""
+def _verify(report: ExportReport, allow_accuracy_drop: bool = False) -> None:
+    """Float exports must match Keras; int8 ones must keep the accuracy within ``INT8_ACCURACY_DROP`` unless
+    ``allow_accuracy_drop``. An ``ExportError`` otherwise (the caller leaves no file)."""
     if report.format != "tflite-int8" and report.max_abs_difference > FLOAT_TOLERANCE:
-        raise RuntimeError(f"The exported model differs from Keras by {report.max_abs_difference:.2e} "
-                           f"(> {FLOAT_TOLERANCE:g}): {report.path} is wrong.")
+        raise ExportError(f"The exported model differs from Keras by {report.max_abs_difference:.2e} "
+                          f"(> {FLOAT_TOLERANCE:g}); nothing was written.")
     if report.format == "tflite-int8" and report.keras_accuracy is not None:
         drop = report.keras_accuracy - report.exported_accuracy
-        if drop > INT8_ACCURACY_DROP:
-            warnings.warn(f"int8 quantization lost {100 * drop:.1f} accuracy points ({report.keras_accuracy:.1%} "
-                          f"-> {report.exported_accuracy:.1%}); consider the float export.", stacklevel=3)
-
+        if drop > INT8_ACCURACY_DROP and not allow_accuracy_drop:
+            raise ExportError(f"int8 quantization lost {100 * drop:.1f} accuracy points ({report.keras_accuracy:.1%} "
+                              f"-> {report.exported_accuracy:.1%}, more than {100 * INT8_ACCURACY_DROP:g}); nothing "
+                              "was written. Use the float export, or pass --allow-accuracy-drop to keep it.")

@@ -37,7 +37,7 @@ def _modes_or_none(modes, name):
         return None
     if isinstance(modes, (str, bytes)) or not hasattr(modes, "__iter__"):
         raise ValueError(f"`{name}` must be a list of positive ints or None (automatic), got {modes!r}.")
-    return tuple(int(m) for m in modes)
+    return tuple(positive_int(m, name, modes) for m in modes)
 
 
 class FactorizedDense(keras.layers.Layer):

@@ -9,6 +9,7 @@ import weakref
 import keras
 import numpy as np
 
+from ..math.tree import positive_int
 from ..models import build_model
 from .artifact import ZooModel
 from .resolver import resolve
@@ -65,6 +66,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
     label set). ``freeze``: keep every layer but the head fixed.
     """
     zoo_model = resolve(handle)
+    num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
     model = build_model(zoo_model.spec)
     model.load_weights(zoo_model.weights)
     if not zoo_model.is_classifier and num_classes is not None:
@@ -91,6 +93,11 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     test split, groups ``None``."""
     zoo_model = resolve(handle)
     task = get_task(zoo_model.dataset["name"])
+    if "evaluation_data" in zoo_model.config:  # saved with labels of its own (zoo.save)
+        raise ValueError(f"{zoo_model.name} predicts its own labels ({', '.join(zoo_model.labels[:5])}, ...), not those "
+                         f"of {zoo_model.metrics['data']['name']}; its evaluation data is "
+                         f"{zoo_model.config['evaluation_data']}. Measure it on matching data yourself (zoo.load(...)"
+                         ".evaluate(x, y); export with data=(x, y)).")
     if task.evaluation is None:
         raise ValueError(f"No loader for a model trained on {task.name!r}; pass the data yourself.")
     return task.evaluation(zoo_model, data_dir, speakers, verbose)

@@ -128,7 +128,8 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
     spec = {**base.spec, "num_classes": num_classes}
     copy = _zoo_copy(model, spec)
     config = {
-        **base.config,
+        **{key: value for key, value in base.config.items() if key != "evaluation_data"},
+        **({} if labels == base.labels else {"evaluation_data": data or "the user's, not recorded"}),
         "name": name or folder.name,
         "task": task or (base.config["task"] if labels == base.labels else f"{num_classes}-way classification"),
         "model_spec": spec,

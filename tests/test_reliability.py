@@ -1,0 +1,107 @@
+"""Attacks and accidents that must end in a one-line error and leave nothing behind: names that would
+become paths, exports that fail their checks or would overwrite, a fine-tuned folder evaluated against its
+base's data, non-integer sizes, and the command line's bad arguments."""
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import htkeras
+from htkeras import cli, zoo
+from htkeras.deploy import export as exporting
+
+NAME = "jv-fdht-lstm"  # its test split is bundled in aeon: fast, and no ../shared needed
+
+
+def run_cli(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.startswith("error: ") and error.count("\n") == 1, error
+    return error
+
+
+def renamed_copy(tmp_path, name):
+    """The zoo folder with config.json's name changed and its checksum recomputed (a crafted folder)."""
+    folder = shutil.copytree(zoo.resolve(NAME).folder, tmp_path / "crafted")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "name": name}))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/x", "", ".hidden", "a/b"])
+def test_a_name_never_becomes_a_path(name, tmp_path, capsys):
+    out = tmp_path / "deep" / "out"
+    error = run_cli(["export", str(renamed_copy(tmp_path, name)), "--format", "tflite", "--out", str(out)], capsys)
+    assert "'name' must be" in error and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crafted"]
+    with pytest.raises(ValueError, match="must be 1-96 letters"):
+        exporting.export(zoo.load(NAME), "tflite", out, name=name or "..", data=np.zeros((1, 29, 12), "float32"))
+    with pytest.raises(ValueError, match="'name' must be"):
+        zoo.save(zoo.load(NAME), tmp_path / "saved", name=name or "..")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crafted"]
+
+
+def test_a_failed_export_check_leaves_no_file_and_exports_never_overwrite(tmp_path, monkeypatch):
+    x, y, _ = zoo.load_data(NAME)
+    monkeypatch.setattr(exporting, "INT8_ACCURACY_DROP", -1.0)  # any int8 file now fails its accuracy check
+    with pytest.raises(exporting.ExportError, match="nothing was written"):
+        exporting.export(NAME, "tflite-int8", tmp_path, data=(x, y))
+    assert list(tmp_path.iterdir()) == []
+    report = exporting.export(NAME, "tflite-int8", tmp_path, data=(x, y), allow_accuracy_drop=True)
+    assert report.path == str(tmp_path / f"{NAME}.int8.tflite") and [p.name for p in tmp_path.iterdir()] == [
+        f"{NAME}.int8.tflite"]
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        exporting.export(NAME, "tflite-int8", tmp_path, data=(x, y), allow_accuracy_drop=True)
+    assert exporting.export(NAME, "tflite-int8", tmp_path, data=(x, y), allow_accuracy_drop=True, overwrite=True)
+
+
+def test_tflite_checks_need_litert(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_litert(name, *args, **kwargs):
+        if name.startswith("ai_edge_litert"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_litert)
+    with pytest.raises(exporting.ExportError, match=r"pip install 'htkeras\[export\]'"):
+        exporting.interpreter(b"")
+
+
+def test_a_fine_tuned_folder_is_not_evaluated_against_its_bases_data(tmp_path, capsys):
+    model = zoo.load(NAME, num_classes=3)
+    saved = zoo.save(model, tmp_path / "three", labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match="predicts its own labels"):
+        zoo.load_data(saved)
+    assert "predicts its own labels" in run_cli(["evaluate", str(saved)], capsys)
+    assert "predicts its own labels" in run_cli(["export", str(saved), "--format", "tflite", "--out",
+                                                 str(tmp_path / "out")], capsys)
+    same = zoo.save(zoo.load(NAME), tmp_path / "same")  # the base's labels: its data still applies
+    assert len(zoo.load_data(same)[1]) == 370
+
+
+def test_sizes_must_be_integers():
+    with pytest.raises(ValueError, match="`output_modes` takes positive ints"):
+        htkeras.HTDense([4, 4], [2.5, 2, 2])
+    with pytest.raises(ValueError, match="`input_modes` takes positive ints"):
+        htkeras.FDHTLSTMCell(8, input_modes=[2, 3.5])
+    with pytest.raises(ValueError, match="`num_classes` takes positive ints"):
+        zoo.load(NAME, num_classes=2.7)
+
+
+def test_command_line_errors_are_one_line(tmp_path, capsys):
+    assert "Is a directory" in run_cli(["predict", "fsdd-lstm", str(tmp_path)], capsys)
+    (tmp_path / "file").write_text("x")
+    assert "file" in run_cli(["export", NAME, "--format", "tflite", "--out", str(tmp_path / "file" / "below")], capsys)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["export", NAME, "--format", "saved_model", "--out", str(tmp_path), "--version", "0"])
+    assert exit_info.value.code == 2 and "must be at least 1" in capsys.readouterr().err
