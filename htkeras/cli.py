@@ -70,7 +70,7 @@ def main(argv=None):
             sub.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
             sub.add_argument("--speakers", nargs="*", default=None, help="only these FSDD speakers")
         if name == "export":
-            from .deploy.export import FORMATS
+            from .deploy import FORMATS
 
             sub.add_argument("--format", required=True, choices=FORMATS)
             sub.add_argument("--out", required=True, help="output folder")
@@ -84,7 +84,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from . import zoo
-    from .deploy.export import ExportError
+    from .deploy import ExportError
 
     try:
         if args.command == "list":

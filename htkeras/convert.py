@@ -11,8 +11,10 @@ HT-, FDHT-, TT-, ... variant, by decomposing the kernels:
   TT, TR and Tucker choose each rank to meet it; BT and CP take the smallest uniform rank that meets it).
   ``tolerance=0`` gives an exact (full-rank) conversion for the SVD-based kinds.
 
-Biases and a cell's dense recurrent kernel are copied. Every call returns ``(new_layer, report)``; the
-report's error is measured on the new layer's weights against the original ones.
+Biases and a cell's dense recurrent kernel are copied. A conversion may give maps with more weights than the
+dense ones (an exact fit of a small matrix does): the report's ``compression`` (below 1) says so. Every call
+returns ``(new_layer, report)``; the report's error is measured on the new layer's weights against the
+original ones.
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ def from_dense(layer, kind: str, *, rank=None, budget=None, tolerance=None, **op
     _size_arguments(rank, budget, tolerance)
     kernel = _numpy(layer.kernel).astype(np.float64)
     input_dim, units = kernel.shape
-    options = {"use_bias": layer.use_bias, "activation": layer.activation, "dtype": layer.dtype_policy, **options}
+    options = {"use_bias": layer.use_bias, "activation": layer.activation, "dtype": layer.dtype_policy,
+               "allow_larger": True, **options}  # asked for: an exact fit of a small matrix may be larger than it
     if budget is not None:
         probe = factory.make_linear_map(kind, units, budget=budget, input_dim=input_dim, **options)
         rank = probe.ranks
@@ -164,6 +167,7 @@ def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **opti
         "recurrent_activation": cell.recurrent_activation,
         "use_bias": cell.use_bias,
         "dtype": cell.dtype_policy,
+        "map_options": {"allow_larger": True, **options.pop("map_options", {})},  # as in from_dense
         **({"unit_forget_bias": cell.unit_forget_bias} if cell_type == "lstm" else {"reset_after": cell.reset_after}),
         **options,
     }

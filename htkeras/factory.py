@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import cells
+from .layers.factorized import LargerThanDenseError
 from .registry import CELL_TYPES, get_kind, kinds
 
 MAX_SEARCH_RANK = 256
@@ -50,7 +51,12 @@ def _count(make, rank, input_dim, what: str) -> int:
 
 def _rank_for_budget(make, budget: int, input_dim, what: str) -> int:
     def count(rank):
-        return _count(make, rank, input_dim, what)
+        try:
+            return _count(make, rank, input_dim, what)
+        except LargerThanDenseError:  # more weights than dense: past any budget worth choosing (rank 1 says so)
+            if rank == 1:
+                raise
+            return float("inf")
 
     smallest = count(1)
     if smallest > budget:

@@ -35,7 +35,8 @@ def random_layer(name, rng, dtype="float64"):
     d = int(rng.integers(2, 4))
     ins = [int(v) for v in rng.integers(1, 5, size=d)]
     outs = [int(v) for v in rng.integers(1, 5, size=d if paired else int(rng.integers(1, 4)))]
-    layer = cls(ins, outs, ranks=int(rng.integers(1, 4)), bias_initializer="random_normal", dtype=dtype, **options)
+    layer = cls(ins, outs, ranks=int(rng.integers(1, 4)), bias_initializer="random_normal", dtype=dtype,
+                allow_larger=True, **options)  # random small sizes: often larger than a dense kernel
     layer.build((None, math.prod(ins)))
     return layer
 
@@ -103,7 +104,8 @@ def test_layer_harness(name, tmp_path, rng):
 
     def make_model():
         inputs = keras.Input((12,))
-        return keras.Model(inputs, cls([3, 4], outs, ranks=2, activation="tanh", **options)(inputs))
+        layer = cls([3, 4], outs, ranks=2, activation="tanh", allow_larger=True, **options)  # BT: 2 blocks > dense
+        return keras.Model(inputs, layer(inputs))
 
     probe = make_model().layers[1]
     expected = probe.num_factor_parameters + 6

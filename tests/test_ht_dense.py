@@ -20,7 +20,7 @@ def make_random_layer(rng, layout, dtype="float64"):
     structure = random_structure(rng.permutation(num).tolist(), rng)
     layer = htkeras.HTDense(
         ins, outs, ranks=int(rng.integers(1, 5)), layout=layout, tree=structure,
-        bias_initializer="random_normal", dtype=dtype,
+        bias_initializer="random_normal", dtype=dtype, allow_larger=True,  # random small sizes: often larger than dense
     )
     layer.build((None, math.prod(ins)))
     return layer

@@ -62,6 +62,20 @@ def test_a_failed_export_check_leaves_no_file_and_exports_never_overwrite(tmp_pa
     assert exporting.export(NAME, "tflite-int8", tmp_path, data=(x, y), allow_accuracy_drop=True, overwrite=True)
 
 
+@pytest.mark.parametrize("format", ["tflite", "saved_model"])
+def test_a_write_that_dies_leaves_no_export(format, tmp_path, monkeypatch):
+    """Fault injection: the move into place fails; neither the export nor its staging folder is left."""
+    x, y, _ = zoo.load_data(NAME)
+
+    def dies(*args):
+        raise OSError("killed while moving the export into place")
+
+    monkeypatch.setattr(exporting.os, "replace", dies)
+    with pytest.raises(OSError, match="killed"):
+        exporting.export(NAME, format, tmp_path / "out", data=(x[:40], y[:40]))
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
 def test_tflite_checks_need_litert(monkeypatch):
     import builtins
 
@@ -105,3 +119,22 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["export", NAME, "--format", "saved_model", "--out", str(tmp_path), "--version", "0"])
     assert exit_info.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+def test_ranks_are_bounded_by_the_dense_kernel():
+    """A 64 -> 8 map at ranks 100 once built 4 M weights (and ranks 1,000 ran out of memory): now a layer larger
+    than its dense kernel is refused before any weight is made, unless asked; ranks above a node's full rank
+    are named in a warning."""
+    with pytest.warns(UserWarning, match="above the full rank"):
+        with pytest.raises(ValueError, match="more than the 512 of a dense kernel"):
+            htkeras.HTDense([4, 4, 4], [2, 2, 2], ranks=1000).build((None, 64))
+    layer = htkeras.HTDense([4, 4, 4], [2, 2, 2], ranks=2)
+    layer.build((None, 64))
+    assert layer.count_params() < 64 * 8
+    with pytest.warns(UserWarning, match="above the full rank"):
+        larger = htkeras.HTDense([4, 4, 4], [2, 2, 2], ranks=8, allow_larger=True)
+        larger.build((None, 64))
+    assert larger.count_params() > 64 * 8 and larger.get_config()["allow_larger"] is True
+    for kind in ("tt", "cp", "tucker", "tr", "bt"):
+        with pytest.raises(ValueError, match="allow_larger=True"):
+            htkeras.make_linear_map(kind, 8, ranks=10**4, input_modes=[4, 4, 4], output_modes=[2, 2, 2]).build((None, 64))

@@ -163,6 +163,11 @@ def test_a_zoo_model_is_read_and_validated_once(tmp_path):
 @pytest.mark.parametrize("damage, message", [
     (lambda f: (f / "model.weights.h5").write_bytes((f / "model.weights.h5").read_bytes()[:-7]),
      "model.weights.h5 does not match its SHA-256"),
+    (lambda f: (f / "model.weights.h5").write_bytes(b""), "model.weights.h5 does not match its SHA-256"),
+    (lambda f: (f / "model.weights.h5").write_bytes(bytes([(f / "model.weights.h5").read_bytes()[0] ^ 1]) +
+                                                   (f / "model.weights.h5").read_bytes()[1:]),
+     "model.weights.h5 does not match its SHA-256"),
+    (lambda f: (f / "config.json").write_text("{"), "config.json does not match its SHA-256"),
     (lambda f: (f / "metadata.json").unlink(), "missing metadata.json"),
     (lambda f: (f / "metadata.json").write_text("{}"), "does not list the SHA-256"),
     (lambda f: (f / "metadata.json").write_text('{"sha256": {"config.json": "0", "model.weights.h5": "0", '

@@ -27,7 +27,7 @@ from keras import ops
 
 from .. import presets
 from ..math.tensorize import default_num_modes, factorize, suggest_modes
-from ..math.tree import positive_int
+from ..math.tree import modes_or_none, positive_int
 from ..registry import linear_map_class
 from ..stats import CompressionStats
 
@@ -107,10 +107,8 @@ class FactorizedRNNCell(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = positive_int(units, "units")
         self.ranks = ranks
-        self.input_modes = None if input_modes is None else tuple(positive_int(m, "input_modes", input_modes)
-                                                                  for m in input_modes)
-        self.hidden_modes = None if hidden_modes is None else tuple(positive_int(m, "hidden_modes", hidden_modes)
-                                                                    for m in hidden_modes)
+        self.input_modes = modes_or_none(input_modes, "input_modes")
+        self.hidden_modes = modes_or_none(hidden_modes, "hidden_modes")
         self.decomposition = self._fixed_arg("decomposition", decomposition, "ht")
         self.structure = self._fixed_arg("structure", structure, "input")
         if self.structure not in STRUCTURES:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backbones import clip_features
 from .fashion_mnist import LABELS as FASHION_LABELS
 from .fashion_mnist import load_fashion_mnist
 from .fsdd import LABELS as FSDD_LABELS
@@ -60,6 +59,8 @@ def video(options: dict, data_dir=None) -> Dataset:
     x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height),
                                               verbose=1)
     if frontend == "efficientnet_lite0":
+        from ..backbones import clip_features  # Keras and the CNN only for this front-end
+
         x = clip_features(x)
         features = "then the 1,280 average-pooled features of the frozen ImageNet EfficientNet-Lite0 per frame"
     elif frontend is None:

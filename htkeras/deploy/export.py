@@ -45,15 +45,12 @@ from ..math.tree import positive_int
 from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
+from . import FORMATS, ExportError
 
-FORMATS = ("saved_model", "tflite", "tflite-int8")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
 FLOAT_TOLERANCE = 1e-5  # float exports must reproduce Keras to this (max abs difference of probabilities)
 INT8_ACCURACY_DROP = 0.01  # an int8 export losing more accuracy than this is an error unless allowed
 
-
-class ExportError(RuntimeError):
-    """An export that failed its checks (nothing is left at its path), or that cannot be checked here."""
 
 
 @dataclass

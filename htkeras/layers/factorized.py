@@ -17,9 +17,13 @@ from keras import ops
 
 from ..math.contraction import MatrixNetwork, matmuls_pay
 from ..math.tensorize import default_num_modes, factorize, suggest_modes, tensorize
-from ..math.tree import positive_int
+from ..math.tree import modes_or_none, positive_int
 from ..stats import CompressionStats
 from .initializers import factor_initializers, rescale_factors
+
+
+class LargerThanDenseError(ValueError):
+    """A factorized layer that would hold more weights than the dense kernel it stands for."""
 
 
 class MatrixFit(NamedTuple):
@@ -30,14 +34,6 @@ class MatrixFit(NamedTuple):
     ranks: object
     factors: list
     relative_error: float
-
-
-def _modes_or_none(modes, name):
-    if modes is None:
-        return None
-    if isinstance(modes, (str, bytes)) or not hasattr(modes, "__iter__"):
-        raise ValueError(f"`{name}` must be a list of positive ints or None (automatic), got {modes!r}.")
-    return tuple(positive_int(m, name, modes) for m in modes)
 
 
 class FactorizedDense(keras.layers.Layer):
@@ -58,6 +54,8 @@ class FactorizedDense(keras.layers.Layer):
             initializer is applied to each factor.
         kernel_regularizer, kernel_constraint: applied to each factor.
         bias_initializer, bias_regularizer, bias_constraint, activity_regularizer: as in Dense.
+        allow_larger: build even when the factors hold more weights than the dense kernel they stand for
+            (by default a ``LargerThanDenseError``, raised before any weight is made).
     """
 
     def _same_num_modes(self) -> bool:
@@ -82,11 +80,13 @@ class FactorizedDense(keras.layers.Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        allow_larger=False,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.input_modes = _modes_or_none(input_modes, "input_modes")
-        self.output_modes = _modes_or_none(output_modes, "output_modes")
+        self.allow_larger = bool(allow_larger)
+        self.input_modes = modes_or_none(input_modes, "input_modes")
+        self.output_modes = modes_or_none(output_modes, "output_modes")
         self.ranks = ranks
         self.units = None if units is None else positive_int(units, "units")
         self.num_modes = None if num_modes is None else positive_int(num_modes, "num_modes")
@@ -192,6 +192,13 @@ class FactorizedDense(keras.layers.Layer):
         self.padded_input_dim = math.prod(self.resolved_input_modes)
         self._setup(self.resolved_input_modes, self.resolved_output_modes)
         shapes = self._factor_shapes()
+        weights, dense = sum(math.prod(shape) for _, shape in shapes), self.input_dim * self.output_dim
+        if weights > dense and not self.allow_larger:
+            raise LargerThanDenseError(
+                f"{type(self).__name__} with ranks {self.ranks} has {weights:,} factor weights for a {self.input_dim} x "
+                f"{self.output_dim} map, more than the {dense:,} of a dense kernel: lower the ranks, or pass "
+                "allow_larger=True."
+            )
         inits = factor_initializers(
             self.kernel_initializer, self.input_dim, self.output_dim, self._num_terms(), len(shapes)
         )
@@ -297,6 +304,7 @@ class FactorizedDense(keras.layers.Layer):
                 "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
                 "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
                 "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+                "allow_larger": self.allow_larger,
             }
         )
         return config

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -87,6 +88,19 @@ def structure_to_config(structure: Structure):
     if isinstance(structure, int):
         return structure
     return [structure_to_config(structure[0]), structure_to_config(structure[1])]
+
+
+def modes_or_none(modes, name) -> tuple | None:
+    """``modes`` as a tuple of positive ints (a non-empty list of them), or None (automatic); a ValueError
+    naming ``name`` otherwise."""
+    if modes is None:
+        return None
+    if isinstance(modes, (str, bytes)) or not hasattr(modes, "__iter__"):
+        raise ValueError(f"`{name}` must be a list of positive ints or None (automatic), got {modes!r}.")
+    modes = tuple(positive_int(m, name, modes) for m in modes)
+    if not modes:
+        raise ValueError(f"`{name}` must hold at least one mode, or be None (automatic).")
+    return modes
 
 
 def positive_int(value, name, context=None):
@@ -295,4 +309,18 @@ class DimensionTree:
             values = list(ranks)
         else:
             values = [ranks] * len(non_root)
-        return tuple(positive_int(v, name, ranks) for v in values) + (1,)
+        values = [positive_int(v, name, ranks) for v in values]
+        above = [list(n.leaves) for v, n in zip(values, non_root) if v > self.full_ranks[n.id]]
+        if above:  # kept (published configurations have them), but said: they add weights, not expressive power
+            warnings.warn(f"`{name}` above the full rank of the nodes covering leaves {above} (full ranks "
+                          f"{[self.full_ranks[n.id] for n in non_root]}) add weights but no expressive power.",
+                          stacklevel=3)
+        return tuple(values) + (1,)
+
+    @cached_property
+    def full_ranks(self) -> tuple:
+        """The largest useful rank of each node, in post-order: the rank of the tensor's matricization at the node,
+        at most ``min(prod of the leaf sizes below it, prod of the others)`` (1 at the root)."""
+        total = math.prod(self.leaf_size(k) for k in range(self.num_leaves))
+        inside = [math.prod(self.leaf_size(k) for k in n.leaves) for n in self.nodes]
+        return tuple(min(size, total // size) for size in inside)

@@ -8,15 +8,28 @@ offline), ``hf://org/repo[@revision]`` (downloaded once into the Hugging Face ca
 handle or a ``ZooModel``. What the zoo knows of each dataset (preprocessing bound to the weights,
 evaluation data, licence, Hub tags) is one table, ``tasks.TASKS``.
 
-Modules: ``artifact`` (the type and its one writer), ``resolver``, ``tasks``, ``loading`` (load, info,
-preprocess, load_data), ``publish`` (save, push).
+Modules: ``artifact`` (the type and its one writer), ``resolver``, ``tasks``, ``describe`` (info),
+``loading`` (load, preprocess, load_data), ``publish`` (save, push). Each name below is imported from its
+module on first use, so that ``list_models``, ``resolve`` and ``info`` run without Keras or TensorFlow.
 """
 
-from .artifact import ZooModel, write_artifact
-from .loading import PAPERS, info, load, load_data, origin, preprocess
-from .publish import push, save
-from .resolver import list_models, resolve
-from .tasks import TASKS, get_task
+import importlib
 
-__all__ = ["PAPERS", "TASKS", "ZooModel", "get_task", "info", "list_models", "load", "load_data", "origin", "preprocess",
-           "push", "resolve", "save", "write_artifact"]
+_EXPORTS = {
+    "ZooModel": "artifact", "write_artifact": "artifact", "PAPERS": "describe", "info": "describe",
+    "load": "loading", "load_data": "loading", "origin": "loading", "preprocess": "loading", "push": "publish",
+    "save": "publish", "list_models": "resolver", "resolve": "resolver", "TASKS": "tasks", "get_task": "tasks",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -33,8 +33,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
-
 from ..files import json_text
 from ..version import __version__
 
@@ -179,6 +177,8 @@ def metrics_record(model, *, name: str, task, data: dict, split: dict, commit: s
 
 
 def _metadata(folder: Path, name: str) -> dict:
+    import keras  # the reader needs no Keras: ``htkeras info`` runs without TensorFlow
+
     present = [file for file in FILES if file != METADATA and (folder / file).is_file()]
     return {"library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__, "name": name,
             "sha256": {file: sha256(folder / file) for file in present}}
