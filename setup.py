@@ -20,7 +20,9 @@ setup(
     package_dir={"htkeras._zoo": "zoo"},
     package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md", "*/cv.json",
                                    "*/curves.png", "*/metadata.json"],
-                  "htkeras.backbones": ["imagenet_classes.json"]},
+                  "htkeras.backbones": ["imagenet_classes.json"],
+                  "htkeras.data": ["samples/allison_digits/*.wav", "samples/allison_digits/LICENSE",
+                                   "samples/allison_digits/README.md"]},
     install_requires=[
         "huggingface_hub>=0.24",
         "keras>=3.6,<4",

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data import sets
 from ..data.audio import log_mel_frames, resample
+from ..data.bundled import DESCRIPTION, bundled_digits
 from ..data.fashion_mnist import load_fashion_mnist
 from ..data.fsdd import SAMPLE_RATE, load_fsdd_features
 from ..data.sequences import image_sequences, pad_series, standardize
@@ -37,8 +38,9 @@ class Task:
     """``training(options, data_dir)``: the training data (``htkeras.data.sets``); ``preprocess(model, inputs,
     sample_rate)``: raw inputs -> the input batch of ``model`` (a ``ZooModel``); ``evaluation(model, data_dir,
     speakers, verbose)``: ``(x, y, groups)``, the model's own real data; ``describe_input(model)``: how
-    ``info`` states the input; ``hub_dataset(config)``: the Hub dataset id where it depends on the config.
-    None where a task has none."""
+    ``info`` states the input; ``hub_dataset(config)``: the Hub dataset id where it depends on the config;
+    ``bundled(model)``: ``(x, y, names, description)``, real examples shipped in the package (no dataset
+    needed). None where a task has none."""
 
     name: str
     licence: str
@@ -48,6 +50,7 @@ class Task:
     evaluation: Callable | None = None
     describe_input: Callable | None = None
     hub_dataset: Callable | None = None
+    bundled: Callable | None = None
 
     def hub_dataset_id(self, config: dict) -> str:
         return self.hub_dataset(config) if self.hub_dataset else self.hub.dataset
@@ -70,6 +73,11 @@ def _fsdd_evaluation(model, data_dir, speakers, verbose):
     dataset = model.dataset
     return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
                               verbose=verbose)
+
+
+def _fsdd_bundled(model):
+    waves, digits, rate, names = bundled_digits()
+    return _fsdd_preprocess(model, waves, rate), np.array(digits), names, DESCRIPTION
 
 
 def _fsdd_input(model) -> str:
@@ -107,7 +115,7 @@ def _music_set(config: dict) -> str:
 TASKS = {
     "fsdd": Task("fsdd", "CC BY-SA 4.0 (Free Spoken Digit Dataset)",
                  HubTags("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
-                 sets.fsdd, _fsdd_preprocess, _fsdd_evaluation, _fsdd_input),
+                 sets.fsdd, _fsdd_preprocess, _fsdd_evaluation, _fsdd_input, bundled=_fsdd_bundled),
     "fashion_mnist": Task("fashion_mnist", "MIT (Fashion-MNIST)",
                           HubTags("image-classification", "fashion_mnist", "lstm", "accuracy"),
                           sets.fashion_mnist, _fashion_preprocess, _fashion_evaluation, _features),
