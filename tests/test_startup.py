@@ -23,16 +23,17 @@ sys.exit(code)
 """
 
 
-def htkeras(*args, cwd=ROOT, **env):
+def htkeras(home, *args, cwd=ROOT, **env):
+    """The command in a clean environment (``home``: a fresh HOME, where Keras writes its settings)."""
     return subprocess.run([sys.executable, "-c", RUN, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT),
+                          timeout=300, check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(home),
                                                          "PYTHONPATH": str(ROOT), **env})
 
 
 @pytest.mark.parametrize("args, expected", [(["list"], "jv-fdht-lstm\n"), (["info", "jv-fdht-lstm"], '"sha256"'),
                                             (["--help"], "usage: htkeras")])
-def test_list_info_and_help_do_not_import_tensorflow(args, expected):
-    result = htkeras(*args)
+def test_list_info_and_help_do_not_import_tensorflow(args, expected, tmp_path):
+    result = htkeras(tmp_path, *args)
     assert result.returncode == 0 and expected in result.stdout
     assert result.stderr == "IMPORTED False False\n"
 
@@ -40,17 +41,17 @@ def test_list_info_and_help_do_not_import_tensorflow(args, expected):
 def test_other_commands_keep_tensorflows_start_up_lines_out_of_the_terminal(tmp_path):
     features = tmp_path / "series.npy"
     np.save(features, np.ones((29, 12), np.float32))
-    result = htkeras("predict", "jv-fdht-lstm", features)
+    result = htkeras(tmp_path, "predict", "jv-fdht-lstm", features)
     assert result.returncode == 0 and result.stdout.startswith(f"{features}: ")
     assert result.stderr == "IMPORTED True True\n"  # no I0000 / E0000 / absl lines
-    failed = htkeras("predict", "jv-fdht-lstm", tmp_path)
+    failed = htkeras(tmp_path, "predict", "jv-fdht-lstm", tmp_path)
     assert failed.returncode == 2 and failed.stderr.startswith("error: ") and "Is a directory" in failed.stderr
 
 
 def test_the_main_job_runs_with_nothing_but_the_package(tmp_path):
     """The README's main command in an empty folder with no dataset anywhere: it classifies the ten bundled real
     recordings of an unseen voice, says the dataset was not found, and exits 0."""
-    result = htkeras("evaluate", "fsdd-fdht-lstm", cwd=tmp_path, HTKERAS_DATA=str(tmp_path))
+    result = htkeras(tmp_path, "evaluate", "fsdd-fdht-lstm", cwd=tmp_path, HTKERAS_DATA=str(tmp_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("fsdd-fdht-lstm: 1,740 parameters") and len([x for x in lines if ".wav: " in x]) == 10
