@@ -124,7 +124,7 @@ def evaluate(zoo, zoo_model, args) -> None:
     bundled = zoo.get_task(zoo_model.dataset["name"]).bundled
     print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
     example = None
-    if bundled is not None and "evaluation_data" not in zoo_model.config:
+    if bundled is not None and not zoo_model.has_own_labels:
         x, y, names, description = bundled(zoo_model)
         probabilities = model.predict(x, verbose=0)
         print(f"{description}:")

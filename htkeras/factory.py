@@ -71,9 +71,9 @@ def _choose(make, kind, ranks, budget, input_dim, what):
     if not kind.factorized:
         if ranks is not None:
             raise ValueError(f'A "{kind.name}" {what} has no ranks; drop `ranks`.')
-        if budget is not None and _count(make, None, input_dim, what) > budget:
-            raise ValueError(f'The "{kind.name}" {what} has {_count(make, None, input_dim, what):,} parameters, over the '
-                             f"budget of {int(budget):,}.")
+        count = None if budget is None else _count(make, None, input_dim, what)
+        if count is not None and count > budget:
+            raise ValueError(f'The "{kind.name}" {what} has {count:,} parameters, over the budget of {int(budget):,}.')
         return make(None)
     if budget is not None:
         if ranks is not None:

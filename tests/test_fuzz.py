@@ -4,6 +4,7 @@ in bounded memory (sizes up to 4,096 per side: a dense kernel of at most 16 M we
 may be larger than its dense kernel)."""
 
 import json
+import math
 import os
 import resource
 
@@ -55,24 +56,17 @@ def valid(modes) -> bool:
     return isinstance(modes, list) and bool(modes) and all(type(m) is int and m > 0 for m in modes)
 
 
-def product(modes) -> int:
-    result = 1
-    for m in modes:
-        result *= m
-    return result
-
-
 def input_size(data, input_modes) -> int:
     """Mostly a size the modes can take (their product, or less: padded), sometimes any."""
     if valid(input_modes) and data.draw(st.booleans()):
-        return data.draw(st.integers(1, product(input_modes)))
+        return data.draw(st.integers(1, math.prod(input_modes)))
     return data.draw(st.integers(1, 4096))
 
 
 def units_for(data, output_modes, units):
     """Mostly units the output modes agree with (None, or their product), sometimes the fuzzed ones."""
     if valid(output_modes) and data.draw(st.booleans()):
-        return data.draw(st.sampled_from([None, product(output_modes)]))
+        return data.draw(st.sampled_from([None, math.prod(output_modes)]))
     return units
 
 

@@ -2,7 +2,6 @@
 become paths, exports that fail their checks or would overwrite, a fine-tuned folder evaluated against its
 base's data, non-integer sizes, and the command line's bad arguments."""
 
-import hashlib
 import json
 import shutil
 
@@ -12,6 +11,8 @@ import pytest
 import htkeras
 from htkeras import cli, zoo
 from htkeras.deploy import export as exporting
+
+from .test_zoo import forge_config
 
 NAME = "jv-fdht-lstm"  # its test split is bundled in aeon: fast, and no ../shared needed
 
@@ -27,11 +28,7 @@ def run_cli(argv, capsys):
 def renamed_copy(tmp_path, name):
     """The zoo folder with config.json's name changed and its checksum recomputed (a crafted folder)."""
     folder = shutil.copytree(zoo.resolve(NAME).folder, tmp_path / "crafted")
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "name": name}))
-    metadata = json.loads((folder / "metadata.json").read_text())
-    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
-    (folder / "metadata.json").write_text(json.dumps(metadata))
+    forge_config(folder, {**json.loads((folder / "config.json").read_text()), "name": name})
     return folder
 
 

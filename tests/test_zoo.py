@@ -1,5 +1,7 @@
 """htkeras.zoo: built-in models, handles, preprocessing bound to the weights, and fine-tuning."""
 
+import hashlib
+import json
 import shutil
 
 import keras
@@ -150,6 +152,14 @@ def _copy(name, tmp_path):
     return shutil.copytree(zoo.resolve(name).folder, tmp_path / name)
 
 
+def forge_config(folder, config) -> None:
+    """Write ``config`` into the zoo ``folder`` and recompute its checksum, as an attacker would."""
+    (folder / "config.json").write_text(json.dumps(config))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
 def test_a_zoo_model_is_read_and_validated_once(tmp_path):
     """``resolve`` gives a ``ZooModel`` whose files were checked against their SHA-256; every entry point takes
     it as it is, so nothing is read again."""
@@ -192,8 +202,6 @@ def test_a_damaged_folder_is_named_in_one_line(damage, message, tmp_path):
 def test_config_schema_and_names_are_checked_before_use(edit, message, tmp_path):
     """A config that cannot be right (or whose name would become a path) is refused by the writer, and by the
     reader even when its checksums were recomputed for it."""
-    import json
-
     from htkeras.zoo.artifact import write_files
 
     folder = _copy("jv-fdht-lstm", tmp_path)
@@ -201,12 +209,7 @@ def test_config_schema_and_names_are_checked_before_use(edit, message, tmp_path)
     with pytest.raises(ValueError, match=message):
         write_files(folder, {"config.json": json.dumps(config)})
     assert zoo.load(folder) is not None  # the refused write left the folder as it was
-    (folder / "config.json").write_text(json.dumps(config))
-    metadata = json.loads((folder / "metadata.json").read_text())
-    import hashlib
-
-    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
-    (folder / "metadata.json").write_text(json.dumps(metadata))
+    forge_config(folder, config)
     with pytest.raises(ValueError, match=message):
         zoo.resolve(folder)
 

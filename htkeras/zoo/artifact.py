@@ -145,6 +145,12 @@ class ZooModel:
         return self.config.get("labels")
 
     @property
+    def has_own_labels(self) -> bool:
+        """Whether its labels are not its dataset's (saved by ``zoo.save`` with labels of its own): its
+        dataset's data cannot evaluate it."""
+        return "evaluation_data" in self.config
+
+    @property
     def is_classifier(self) -> bool:
         return self.spec.get("head", "label") == "label"
 
@@ -176,12 +182,12 @@ def metrics_record(model, *, name: str, task, data: dict, split: dict, commit: s
     }
 
 
-def _metadata(folder: Path, name: str) -> dict:
+def _metadata(sources: dict, name: str) -> dict:
+    """``metadata.json`` of a folder whose files are at ``sources`` (``{file name: path}``)."""
     import keras  # the reader needs no Keras: ``htkeras info`` runs without TensorFlow
 
-    present = [file for file in FILES if file != METADATA and (folder / file).is_file()]
     return {"library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__, "name": name,
-            "sha256": {file: sha256(folder / file) for file in present}}
+            "sha256": {file: sha256(path) for file, path in sources.items()}}
 
 
 def write_files(folder, files: dict, *, new: bool = False) -> ZooModel:
@@ -204,12 +210,12 @@ def write_files(folder, files: dict, *, new: bool = False) -> ZooModel:
                 content(staging / file)
             else:
                 (staging / file).write_bytes(content.encode() if isinstance(content, str) else content)
-        for file in FILES if not new else ():  # the folder's other files count in the checksums too
-            if file not in files and file != METADATA and (folder / file).is_file():
-                shutil.copy2(folder / file, staging / file)
-        config, metrics = (_read_json(staging / file) for file in ("config.json", "metrics.json"))
+        kept = [] if new else [file for file in FILES if file not in files and (folder / file).is_file()]
+        sources = {file: staging / file if file in files else folder / file  # the folder's other files count too
+                   for file in FILES if file != METADATA and (file in files or file in kept)}
+        config, metrics = (_read_json(sources[file]) for file in ("config.json", "metrics.json"))
         validate(config, metrics, folder)
-        (staging / METADATA).write_text(json_text(_metadata(staging, config["name"])))
+        (staging / METADATA).write_text(json_text(_metadata(sources, config["name"])))
         if new:
             os.rename(staging, folder)
         else:

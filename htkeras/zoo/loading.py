@@ -59,7 +59,7 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     test split, groups ``None``."""
     zoo_model = resolve(handle)
     task = get_task(zoo_model.dataset["name"])
-    if "evaluation_data" in zoo_model.config:  # saved with labels of its own (zoo.save)
+    if zoo_model.has_own_labels:
         raise ValueError(f"{zoo_model.name} predicts its own labels ({', '.join(zoo_model.labels[:5])}, ...), not those "
                          f"of {zoo_model.metrics['data']['name']}; its evaluation data is "
                          f"{zoo_model.config['evaluation_data']}. Measure it on matching data yourself (zoo.load(...)"
