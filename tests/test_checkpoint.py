@@ -25,7 +25,7 @@ def data():
 def fit(folder, epochs, resume=False, config=CONFIG):
     x, y, x_val = data()
     keras.utils.set_random_seed(0)
-    model = train.compiled_model(SPEC, 0.01)
+    model = train.compiled_model(SPEC, {"learning_rate": 0.01})
     validation = (x_val.astype("float32"), np.zeros(8, int))
     return train.fit_with_checkpoints(model, x, y, epochs, folder, {"batch_size": 8}, validation, resume, 0,
                                       config=config)

@@ -36,7 +36,8 @@ def fsdd():
 
 
 def classifier(kind, input_shape, **spec):
-    return compiled_model({"kind": kind, "units": 32, "input_shape": input_shape, "num_classes": 10, **spec}, 0.01)
+    spec = {"kind": kind, "units": 32, "input_shape": input_shape, "num_classes": 10, **spec}
+    return compiled_model(spec, {"learning_rate": 0.01})
 
 
 @pytest.mark.parametrize("kind", ["ht", "fdht"])

@@ -25,6 +25,7 @@ def reader_names():
     trained_lstm(rng.standard_normal((2, 5, 12)).astype("float32"))
     return {
         "list_of_float_waveforms": [0.1 * rng.standard_normal(n).astype("float32") for n in (6000, 8000)],
+        "waves_16k": 0.1 * rng.standard_normal((2, 16000)).astype("float32"),
         "uint8_images_28x28": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
         "trained_lstm": trained_lstm,
     }

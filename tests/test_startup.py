@@ -2,6 +2,7 @@
 importing Keras or TensorFlow, and the other commands keep TensorFlow's start-up lines out of the terminal
 while their own output and errors still reach it."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,14 +50,20 @@ def test_other_commands_keep_tensorflows_start_up_lines_out_of_the_terminal(tmp_
 
 
 def test_the_main_job_runs_with_nothing_but_the_package(tmp_path):
-    """The README's main command in an empty folder with no dataset anywhere: it classifies the ten bundled real
-    recordings of an unseen voice, says the dataset was not found, and exits 0."""
-    result = htkeras(tmp_path, "evaluate", "fsdd-fdht-lstm", cwd=tmp_path, HTKERAS_DATA=str(tmp_path))
+    """The README's main command in an empty folder with no dataset anywhere and an empty weights cache: it
+    classifies the ten bundled real recordings of an unseen voice, says the dataset was not found, and exits
+    0."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    command = re.search(r"pip install \. && htkeras (evaluate [\w-]+)\n", readme).group(1).split()
+    assert command == ["evaluate", "fsdd-embedding-fdht-lstm"]
+    result = htkeras(tmp_path, *command, cwd=tmp_path, HTKERAS_DATA=str(tmp_path), HTKERAS_CACHE=str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("fsdd-fdht-lstm: 1,740 parameters") and len([x for x in lines if ".wav: " in x]) == 10
+    assert lines[0].startswith("fsdd-embedding-fdht-lstm: ") and "trained parameters in the recurrent head" in lines[0]
+    assert len([x for x in lines if ".wav: " in x]) == 10
     assert any(x.startswith("accuracy on the bundled recordings: ") for x in lines)
     assert any("not found here; pass --data-dir" in x for x in lines) and lines[-1].startswith("latency: ")
+    assert not (tmp_path / "cache").exists()  # the zoo weights hold the front-end: no conversion, no wheel
 
 
 def test_bundled_recordings_and_their_licence():

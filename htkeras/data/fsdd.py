@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import track
-from .audio import log_mel_frames, read_wav
+from .audio import fit_to_length, log_mel_frames, read_wav, resample
 from .paths import resolve_data_dir
 
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -50,6 +50,18 @@ def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_m
     (``verbose=1``: a progress bar)."""
     records = load_fsdd(data_dir, speakers)
     x = np.stack([log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames)
+                  for w, *_ in track(records, verbose, unit="recording")])
+    y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
+    who = np.array([speaker for _, _, speaker, _ in records])
+    return x, y, who
+
+
+def load_fsdd_waveforms(data_dir=None, speakers=None, rate: int = 16000, samples: int = 24000, verbose: int = 0):
+    """Waveforms ``x (N, samples)`` resampled from 8 kHz to ``rate`` (polyphase) and fitted to ``samples``
+    (``fit_to_length``: centred between zeros; none of FSDD's recordings is longer than 1.5 s), digits ``y``
+    and speaker names."""
+    records = load_fsdd(data_dir, speakers)
+    x = np.stack([fit_to_length(resample(w, SAMPLE_RATE, rate), samples)[0]
                   for w, *_ in track(records, verbose, unit="recording")])
     y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
     who = np.array([speaker for _, _, speaker, _ in records])

@@ -12,7 +12,7 @@ import numpy as np
 from .fashion_mnist import LABELS as FASHION_LABELS
 from .fashion_mnist import load_fashion_mnist
 from .fsdd import LABELS as FSDD_LABELS
-from .fsdd import load_fsdd_features
+from .fsdd import load_fsdd_features, load_fsdd_waveforms
 from .poly_music import chunk_rolls, load_poly_music, next_step_batch
 from .sequences import image_sequences, pad_series, standardization, standardize
 from .uea import load_uea
@@ -36,6 +36,22 @@ class Dataset:
 
 
 def fsdd(options: dict, data_dir=None) -> Dataset:
+    """FSDD grouped by speaker: log-mel frames (``num_frames``, ``num_mels``), or with ``"input": "waveform"``
+    the recordings at ``sample_rate`` (16,000) fitted to ``seconds`` (for a model whose backbone reads
+    raw audio)."""
+    if options.get("input") == "waveform":
+        rate, seconds = int(options.get("sample_rate", 16000)), float(options.get("seconds", 1.5))
+        x, y, speakers = load_fsdd_waveforms(data_dir, options.get("speakers"), rate, round(rate * seconds))
+        description = {
+            "name": "Free Spoken Digit Dataset (FSDD), CC BY-SA 4.0",
+            "examples": len(y),
+            "speakers": sorted(set(speakers.tolist())),
+            "features": f"waveform at {rate // 1000} kHz (polyphase from 8 kHz), {seconds:g} s: each recording centred "
+            "between zeros",
+        }
+        return Dataset(x, y, speakers, FSDD_LABELS, description)
+    if options.get("input", "log_mel") != "log_mel":
+        raise ValueError(f"FSDD input must be 'log_mel' or 'waveform', got {options['input']!r}.")
     frames, mels = int(options.get("num_frames", 40)), int(options.get("num_mels", 40))
     x, y, speakers = load_fsdd_features(data_dir, options.get("speakers"), num_frames=frames, num_mels=mels)
     description = {

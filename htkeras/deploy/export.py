@@ -9,7 +9,10 @@ Formats (``FORMATS``):
   float32; outputs ``probabilities`` ``(batch, classes)`` float32 and ``class_id`` ``(batch,)`` int64.
 * ``"tflite"``: float32, batch 1, builtin ops only.
 * ``"tflite-int8"``: post-training integer quantization calibrated on real inputs: every operator of the
-  network is int8 (``TFLITE_BUILTINS_INT8``); input and output stay float32 unless ``int8_io=True``.
+  network is int8 (``TFLITE_BUILTINS_INT8``); input and output stay float32 unless ``int8_io=True``. A
+  layer that declares ``keep_float = True`` (the speech embedding's log-mel spectrogram, whose power
+  spectrum spans more than 8 bits) stays float32, with builtin ops, and everything else is int8
+  (``tf.lite.experimental.QuantizationDebugger`` with those layers' nodes denylisted).
 
 The TFLite graph runs the recurrence as one ``WHILE`` loop over time steps whose body calls the cell (the
 HT/FDHT factors stay factors: the file holds the compressed weights, not the dense matrices), instead of
@@ -42,11 +45,13 @@ import numpy as np
 
 from .. import zoo
 from ..math.tree import positive_int
+from ..models import split_backbone
 from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
 from . import FORMATS, ExportError
 
+PARTS = ("whole", "head")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
 FLOAT_TOLERANCE = 1e-5  # float exports must reproduce Keras to this (max abs difference of probabilities)
 INT8_ACCURACY_DROP = 0.01  # an int8 export losing more accuracy than this is an error unless allowed
@@ -105,7 +110,7 @@ def _accuracy(probabilities, y):
 
 def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None,
            allow_flex: bool = False, int8_io: bool = False, allow_accuracy_drop: bool = False, overwrite: bool = False,
-           verbose: int = 0) -> ExportReport:
+           part: str = "whole", verbose: int = 0) -> ExportReport:
     """Export ``model`` (a zoo handle or a ``keras.Model`` classifier of sequences) and check the result.
 
     Args:
@@ -124,13 +129,21 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         allow_accuracy_drop: keep an int8 file that loses more than ``INT8_ACCURACY_DROP`` of accuracy against
             Keras (by default an ``ExportError``, and no file is left).
         overwrite: replace an existing export at the same path (by default a ``FileExistsError``).
+        part: ``"whole"``; or for a model with a pretrained backbone (``fsdd-embedding-*``), ``"head"``: only
+            what follows the backbone, on its features (``<name>-head``; the check inputs go through the
+            backbone first), for devices that run one shared embedding model and many small heads.
         verbose: 1 shows progress bars (reading the data, checking a TFLite file example by example).
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
     version = positive_int(version, "version")
+    if part not in PARTS:
+        raise ValueError(f"Unknown part {part!r}; choose one of {', '.join(PARTS)}.")
     keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir, verbose)
     x = np.asarray(x, np.float32)
+    if part == "head":
+        backbone, keras_model = split_backbone(keras_model)
+        x, name = backbone.predict(x, batch_size=64, verbose=0), f"{name}-head"
     out = Path(out)
     suffix = {"saved_model": "", "tflite": ".tflite", "tflite-int8": ".int8.tflite"}[format]
     path = out / name / str(version) if format == "saved_model" else out / f"{name}{suffix}"
@@ -328,6 +341,8 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
             f"{model.name} uses TensorFlow ops with no TFLite builtin ({', '.join(missing)}); pass allow_flex=True "
             "(--allow-flex) to keep them as Flex ops, which need the Flex delegate on the device."
         ) from error
+    if int8 and _float_scopes(model):
+        flatbuffer = _quantize_except(converter, flatbuffer, _float_scopes(model), calibration, allow_flex)
     found = operators(flatbuffer)
     flex = [op for op in found if op.startswith("Flex")]
     if flex and not allow_flex:
@@ -347,6 +362,26 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
         _latency_ms(runner, x[check]), found,
     )
     return report
+
+
+def _float_scopes(model) -> list:
+    """Names of the layers (at any depth) that declare ``keep_float = True``."""
+    return [layer.name for layer in model._flatten_layers() if getattr(layer, "keep_float", False)]
+
+
+def _quantize_except(converter, quantized: bytes, scopes: list, calibration, allow_flex: bool) -> bytes:
+    """The int8 model of ``converter`` with the nodes of the layers named ``scopes`` left in float32: their
+    tensors are found by name in the fully ``quantized`` model (``<model>/<layer>[_N]/...``) and denylisted."""
+    import tensorflow as tf
+
+    pattern = re.compile("|".join(rf"(^|[/;]){re.escape(name)}(_\d+)?/" for name in scopes))
+    names = [d["name"] for d in interpreter(quantized).get_tensor_details() if pattern.search(d["name"])]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS] + (
+        [tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else [])
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=lambda: ([example[None]] for example in calibration),
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=names))
+    return debugger.get_nondebug_quantized_model()
 
 
 def _verify(report: ExportReport, allow_accuracy_drop: bool = False) -> None:

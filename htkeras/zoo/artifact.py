@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -168,13 +169,15 @@ class ZooModel:
 
 def metrics_record(model, *, name: str, task, data: dict, split: dict, commit: str, **measured) -> dict:
     """The metrics.json of ``model``: what the run says of its data and split, what it ``measured``, and the
-    sizes every zoo model records (parameters, dense-equivalent parameters, compression), commit and date."""
+    sizes every zoo model records (parameters, trainable parameters; dense-equivalent parameters and
+    compression of the trained layers, a frozen backbone left out), commit and date."""
     from ..summary import compression_summary
 
-    report = compression_summary(model, print_fn=lambda *_: None)
+    report = compression_summary(model, print_fn=lambda *_: None, trainable_only=True)
     return {
         "name": name, "task": task, "data": data, "split": split, **measured,
         "parameters": int(model.count_params()),
+        "trainable_parameters": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "dense_parameters": int(report.total.dense_params),
         "compression": report.total.compression,
         "commit": commit,

@@ -27,7 +27,9 @@ def info(handle) -> dict:
                     "evaluation": metrics.get("evaluation"), "split": metrics["split"]},
         "base": metrics.get("base"),
         "parameters": metrics["parameters"],
+        "trainable_parameters": metrics.get("trainable_parameters", metrics["parameters"]),
         "compression": metrics["compression"],
+        "backbone": metrics.get("backbone"),
         "input": {
             "shape": [None, *zoo_model.spec["input_shape"]],
             "dtype": "float32",

@@ -23,13 +23,14 @@ def origin(model: keras.Model) -> ZooModel | None:
     return _ORIGINS.get(model)
 
 
-def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.Model:
+def load(handle, num_classes: int | None = None, freeze: bool = False, train_backbone: bool = False) -> keras.Model:
     """The pretrained model, compiled (Adam at the training learning rate; a classifier with sparse
     cross-entropy and accuracy, a next-step model with binary cross-entropy per key) so that ``fit`` and
     ``evaluate`` work as they are.
 
     ``num_classes``: replace the classification head with a new one of that size (fine-tuning on another
-    label set). ``freeze``: keep every layer but the head fixed.
+    label set). ``freeze``: keep every layer but the head fixed. A pretrained backbone (the speech embedding)
+    stays frozen unless ``train_backbone`` (its signal-processing constants are never trained).
     """
     zoo_model = resolve(handle)
     num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
@@ -42,7 +43,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False) -> keras.
         head = keras.layers.Dense(int(num_classes), activation="softmax", name="label")
         model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
     for layer in model.layers[:-1]:
-        layer.trainable = not freeze
+        layer.trainable = not freeze and (train_backbone or layer.name != zoo_model.spec.get("backbone"))
     model.compile(
         keras.optimizers.Adam(zoo_model.config.get("training", {}).get("learning_rate", 0.001)),
         "sparse_categorical_crossentropy" if zoo_model.is_classifier else "binary_crossentropy",
@@ -72,8 +73,10 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
 def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
     """The model input batch for raw ``inputs``, by the model's dataset:
 
-    * FSDD: a list of float waveforms in [-1, 1] (resampled linearly to 8 kHz when ``sample_rate``
-      differs) -> log-mel frames ``(N, frames, mels)``;
+    * FSDD: a list of float waveforms in [-1, 1] at ``sample_rate`` (resampled by polyphase filtering) ->
+      log-mel frames ``(N, frames, mels)`` at 8 kHz, or for the ``fsdd-embedding-*`` models (waveform in)
+      ``(N, 24000)``: 16 kHz, each clip fitted to 1.5 s (a shorter one centred between zeros, a longer one cut
+      around its speech); empty or NaN waveforms are refused, silent ones named in a warning;
     * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
     * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
       model's input length and standardized with the training statistics in config.json.

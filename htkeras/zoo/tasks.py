@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import sets
-from ..data.audio import log_mel_frames, resample
+from ..data.audio import check_waveform, log_mel_frames, resample, waveform_batch
 from ..data.bundled import DESCRIPTION, bundled_digits
 from ..data.fashion_mnist import load_fashion_mnist
-from ..data.fsdd import SAMPLE_RATE, load_fsdd_features
+from ..data.fsdd import SAMPLE_RATE, load_fsdd_features, load_fsdd_waveforms
 from ..data.sequences import image_sequences, pad_series, standardize
 from ..data.uea import load_uea
 from ..lookup import lookup
@@ -56,21 +56,30 @@ class Task:
         return self.hub_dataset(config) if self.hub_dataset else self.hub.dataset
 
 
-# -- FSDD: waveforms -> log-mel frames ----------------------------------------------------------------------
+# -- FSDD: waveforms -> log-mel frames, or -> 16 kHz waveforms of the input length (a backbone reads them) ----
+def _waveform_input(model) -> bool:
+    return model.dataset.get("input") == "waveform"
+
+
 def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
     if isinstance(inputs, np.ndarray) and inputs.ndim == 1:
         inputs = [inputs]
     dataset = model.dataset
+    if _waveform_input(model):
+        return waveform_batch(inputs, sample_rate, int(dataset.get("sample_rate", 16000)), model.spec["input_shape"][0])
     batch = [
-        log_mel_frames(resample(np.asarray(w, np.float32), int(sample_rate), SAMPLE_RATE), SAMPLE_RATE,
+        log_mel_frames(resample(check_waveform(w, f"waveform {i}"), int(sample_rate), SAMPLE_RATE), SAMPLE_RATE,
                        num_mels=dataset["num_mels"], num_frames=dataset["num_frames"])
-        for w in inputs
+        for i, w in enumerate(inputs)
     ]
     return np.stack(batch).astype(np.float32)
 
 
 def _fsdd_evaluation(model, data_dir, speakers, verbose):
     dataset = model.dataset
+    if _waveform_input(model):
+        return load_fsdd_waveforms(data_dir, speakers, int(dataset.get("sample_rate", 16000)), model.spec["input_shape"][0],
+                                   verbose=verbose)
     return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
                               verbose=verbose)
 
@@ -81,6 +90,11 @@ def _fsdd_bundled(model):
 
 
 def _fsdd_input(model) -> str:
+    if _waveform_input(model):
+        return (f"htkeras.zoo.preprocess: a waveform in [-1, 1] at any rate (sample_rate=) -> resampled (polyphase) to "
+                f"{model.dataset.get('sample_rate', 16000) // 1000} kHz and fitted to {model.spec['input_shape'][0]:,} samples: "
+                "a shorter clip centred between zeros, a longer one cut to its loudest part; empty or NaN input refused, "
+                "silent input warned")
     return f"htkeras.zoo.preprocess: waveform at 8 kHz -> {model.metrics['data']['features']}"
 
 
