@@ -160,6 +160,13 @@ def headline(results: dict) -> list:
             int8 = row["tflite-int8"]
             lines.append(f"- fsdd-fdht-lstm as an int8 TFLite file: {int8['bytes'] / 1024:.1f} KB, "
                          f"{int8['latency_ms']:.3f} ms per clip on one core.")
+        row = results["tflite"]["rows"].get("fsdd-embedding-fdht-lstm")
+        if row:
+            int8 = row["tflite-int8"]
+            lines.append(f"- fsdd-embedding-fdht-lstm, waveform to probabilities with the speech front-end, as an int8 "
+                         f"TFLite file: {int8['bytes'] / 1024:.0f} KB, {int8['latency_ms']:.1f} ms per 1.5 s clip on one "
+                         f"core, accuracy {100 * int8['keras_accuracy']:.1f}% -> {100 * int8['exported_accuracy']:.1f}% "
+                         "(the FSDD clips, all in its training data).")
     commits = sorted({result["commit"][:12] for result in results.values()})
     lines.append(f"- Measured on {results[next(iter(results))]['hardware']['cpu_cores']} CPU cores at commit(s) "
                  f"{', '.join(f'`{c}`' for c in commits)}; every table, with how it was measured: "

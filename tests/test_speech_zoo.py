@@ -170,3 +170,13 @@ def test_a_head_trained_on_features_becomes_the_same_model_on_waveforms(rng):
     adapt_features(head, features)
     whole = with_backbone(spec, head)
     np.testing.assert_allclose(whole.predict(waves, verbose=0), head.predict(features, verbose=0), atol=1e-5)
+
+
+def test_saved_model_of_the_whole_pipeline_serves_waveforms(check_data, tmp_path):
+    import tensorflow as tf
+
+    report = export(NAME, "saved_model", tmp_path, data=check_data)
+    assert report.max_abs_difference <= 1e-5 and report.keras_accuracy == report.exported_accuracy
+    serve = tf.saved_model.load(report.path).signatures["serving_default"]
+    outputs = serve(features=tf.constant(check_data[0][:3]))
+    assert outputs["probabilities"].shape == (3, 10) and outputs["class_id"].shape == (3,)
