@@ -16,3 +16,13 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """An empty converted-weights cache (``HTKERAS_CACHE``) for the whole test module, so that the conversion
+    of pretrained weights runs, and is tested, there."""
+    folder = tmp_path_factory.mktemp("htkeras-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HTKERAS_CACHE", str(folder))
+        yield folder

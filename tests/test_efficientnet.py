@@ -30,14 +30,6 @@ needs_wheel = pytest.mark.skipif(importlib.util.find_spec("efficientnet_lite0_py
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("htkeras-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HTKERAS_CACHE", str(folder))
-        yield folder
-
-
-@pytest.fixture(scope="module")
 def classifier(cache):
     return efficientnet_lite0()
 

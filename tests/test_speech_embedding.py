@@ -23,16 +23,8 @@ from htkeras.backbones.speech_embedding import (
 from htkeras.data.audio import SILENCE_DBFS, fit_to_length, resample, waveform_batch
 from htkeras.data.bundled import bundled_digits
 
+pytestmark = pytest.mark.usefixtures("cache")  # a fresh weights cache: the conversion itself is tested
 RELATIVE = 1e-4  # the acceptance bound: mel frames and embeddings within 1e-4 of the reference (relative)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cache(tmp_path_factory):
-    """A fresh weights cache for this module (so the conversion itself is tested)."""
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HTKERAS_CACHE", str(folder))
-        yield folder
 
 
 @pytest.fixture(scope="module")
