@@ -165,14 +165,12 @@ def test_published_zoo_weights_are_the_trained_ones(name):
     import keras
 
     from htkeras import zoo
-    from htkeras.data import load_fsdd_features
 
-    folder = ROOT / "zoo" / name
-    config, metrics = read_json(folder / "config.json"), read_json(folder / "metrics.json")
+    metrics = read_json(ROOT / "zoo" / name / "metrics.json")
     model = zoo.load(name)
     assert model.count_params() == metrics["parameters"]
-    options = config["dataset"]
-    x, y, _ = load_fsdd_features(num_frames=options["num_frames"], num_mels=options["num_mels"])
+    x, y, _ = zoo.load_data(name)  # log-mel frames, or 16 kHz waveforms for a model with the speech front-end
+    x, y = x[::4], y[::4]  # every 4th recording: 625 of the 2,500
     predicted = keras.ops.convert_to_numpy(model.predict(x, verbose=0)).argmax(axis=1)
     assert abs((predicted == y).mean() - metrics["train_accuracy"]) < 0.08
 

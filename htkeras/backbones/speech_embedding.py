@@ -18,7 +18,7 @@ Two stages, both ``keras.ops`` only (TensorFlow and JAX; SavedModel and builtin-
    one 96-d vector. ``windows = 1 + (frames - 76) // window_hop``.
 
 ``SpeechEmbedding`` is both stages as one layer: ``(batch, samples)`` -> ``(batch, windows, 96)``; its
-``log_mel`` and ``embed`` methods run one stage each. 328,137 parameters in the embedding network and
+``log_mel`` and ``embed`` methods run one stage each. 328,128 parameters in the embedding network and
 8,736 constants in the spectrogram (the window and the mel matrix); about 45 M multiply-adds per window and
 0.3 M per frame (FFT and mel matrix).
 
