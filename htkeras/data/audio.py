@@ -103,26 +103,28 @@ def fit_to_length(waveform, samples: int) -> tuple:
     return x[start : start + samples], start
 
 
-def waveform_batch(waves, sample_rate: int, target_rate: int, samples: int) -> np.ndarray:
-    """A list of float waveforms in [-1, 1] at ``sample_rate`` -> ``(N, samples)`` float32 at ``target_rate``:
-    each checked (``check_waveform``: empty or NaN is refused), resampled (``resample``) and fitted to the
-    input length (``fit_to_length``: short clips centred, long ones cut to their loudest part). Silent
-    clips (peak below ``SILENCE_DBFS``) are kept but named in a warning: no label of theirs means anything."""
+def checked_waveforms(waves) -> list:
+    """A waveform or a list of them, each checked (``check_waveform``: empty or NaN is refused); silent ones
+    (peak below ``SILENCE_DBFS``) are kept but named in a warning: no label of theirs means anything."""
     if isinstance(waves, np.ndarray) and waves.ndim == 1:
         waves = [waves]
-    batch, silent = [], []
-    for index, waveform in enumerate(waves):
-        x = check_waveform(waveform, f"waveform {index}")
-        if peak_dbfs(x) < SILENCE_DBFS:
-            silent.append(index)
-        batch.append(fit_to_length(resample(x, sample_rate, target_rate), samples)[0])
-    if not batch:
+    checked = [check_waveform(waveform, f"waveform {index}") for index, waveform in enumerate(waves)]
+    if not checked:
         raise ValueError("No waveforms to preprocess.")
+    silent = [index for index, x in enumerate(checked) if peak_dbfs(x) < SILENCE_DBFS]
     if silent:
-        warnings.warn(f"{len(silent)} of {len(batch)} waveforms are silent (peak below {SILENCE_DBFS:g} dBFS; index "
+        warnings.warn(f"{len(silent)} of {len(checked)} waveforms are silent (peak below {SILENCE_DBFS:g} dBFS; index "
                       f"{', '.join(map(str, silent[:10]))}{', ...' if len(silent) > 10 else ''}): a label predicted "
-                      "for them means nothing.", UserWarning, stacklevel=2)
-    return np.stack(batch).astype(np.float32)
+                      "for them means nothing.", UserWarning, stacklevel=3)
+    return checked
+
+
+def waveform_batch(waves, sample_rate: int, target_rate: int, samples: int) -> np.ndarray:
+    """Float waveforms in [-1, 1] at ``sample_rate`` -> ``(N, samples)`` float32 at ``target_rate``: each
+    checked (``checked_waveforms``), resampled (``resample``) and fitted to the input length
+    (``fit_to_length``: short clips centred, long ones cut around their speech)."""
+    return np.stack([fit_to_length(resample(x, sample_rate, target_rate), samples)[0]
+                     for x in checked_waveforms(waves)]).astype(np.float32)
 
 
 def mel_filterbank(num_mels: int, fft_length: int, sample_rate: int, fmin: float = 0.0, fmax: float | None = None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import sets
-from ..data.audio import check_waveform, log_mel_frames, resample, waveform_batch
+from ..data.audio import checked_waveforms, log_mel_frames, resample, waveform_batch
 from ..data.bundled import DESCRIPTION, bundled_digits
 from ..data.fashion_mnist import load_fashion_mnist
 from ..data.fsdd import SAMPLE_RATE, load_fsdd_features, load_fsdd_waveforms
@@ -62,15 +62,13 @@ def _waveform_input(model) -> bool:
 
 
 def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
-    if isinstance(inputs, np.ndarray) and inputs.ndim == 1:
-        inputs = [inputs]
     dataset = model.dataset
     if _waveform_input(model):
         return waveform_batch(inputs, sample_rate, int(dataset.get("sample_rate", 16000)), model.spec["input_shape"][0])
     batch = [
-        log_mel_frames(resample(check_waveform(w, f"waveform {i}"), int(sample_rate), SAMPLE_RATE), SAMPLE_RATE,
-                       num_mels=dataset["num_mels"], num_frames=dataset["num_frames"])
-        for i, w in enumerate(inputs)
+        log_mel_frames(resample(w, int(sample_rate), SAMPLE_RATE), SAMPLE_RATE, num_mels=dataset["num_mels"],
+                       num_frames=dataset["num_frames"])
+        for w in checked_waveforms(inputs)
     ]
     return np.stack(batch).astype(np.float32)
 
