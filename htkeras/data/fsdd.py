@@ -45,24 +45,24 @@ def load_fsdd(data_dir=None, speakers=None) -> list:
     return result
 
 
-def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_mels: int = 40, verbose: int = 0):
-    """Log-mel features ``x (N, num_frames, num_mels)``, digits ``y (N,)`` and speaker names ``(N,)``
-    (``verbose=1``: a progress bar)."""
-    records = load_fsdd(data_dir, speakers)
-    x = np.stack([log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames)
-                  for w, *_ in track(records, verbose, unit="recording")])
+def _arrays(records: list, transform, verbose: int) -> tuple:
+    """``(x, y, speakers)``: ``transform(waveform)`` of every record stacked, the digits and speaker names."""
+    x = np.stack([transform(w) for w, *_ in track(records, verbose, unit="recording")])
     y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
     who = np.array([speaker for _, _, speaker, _ in records])
     return x, y, who
+
+
+def load_fsdd_features(data_dir=None, speakers=None, num_frames: int = 40, num_mels: int = 40, verbose: int = 0):
+    """Log-mel features ``x (N, num_frames, num_mels)``, digits ``y (N,)`` and speaker names ``(N,)``
+    (``verbose=1``: a progress bar)."""
+    return _arrays(load_fsdd(data_dir, speakers),
+                   lambda w: log_mel_frames(w, SAMPLE_RATE, num_mels=num_mels, num_frames=num_frames), verbose)
 
 
 def load_fsdd_waveforms(data_dir=None, speakers=None, rate: int = 16000, samples: int = 24000, verbose: int = 0):
     """Waveforms ``x (N, samples)`` resampled from 8 kHz to ``rate`` (polyphase) and fitted to ``samples``
     (``fit_to_length``: centred between zeros; none of FSDD's recordings is longer than 1.5 s), digits ``y``
     and speaker names."""
-    records = load_fsdd(data_dir, speakers)
-    x = np.stack([fit_to_length(resample(w, SAMPLE_RATE, rate), samples)[0]
-                  for w, *_ in track(records, verbose, unit="recording")])
-    y = np.array([digit for _, digit, _, _ in records], dtype=np.int32)
-    who = np.array([speaker for _, _, speaker, _ in records])
-    return x, y, who
+    return _arrays(load_fsdd(data_dir, speakers), lambda w: fit_to_length(resample(w, SAMPLE_RATE, rate), samples)[0],
+                   verbose)

@@ -42,23 +42,19 @@ def fsdd(options: dict, data_dir=None) -> Dataset:
     if options.get("input") == "waveform":
         rate, seconds = int(options.get("sample_rate", 16000)), float(options.get("seconds", 1.5))
         x, y, speakers = load_fsdd_waveforms(data_dir, options.get("speakers"), rate, round(rate * seconds))
-        description = {
-            "name": "Free Spoken Digit Dataset (FSDD), CC BY-SA 4.0",
-            "examples": len(y),
-            "speakers": sorted(set(speakers.tolist())),
-            "features": f"waveform at {rate // 1000} kHz (polyphase from 8 kHz), {seconds:g} s: each recording centred "
-            "between zeros",
-        }
-        return Dataset(x, y, speakers, FSDD_LABELS, description)
-    if options.get("input", "log_mel") != "log_mel":
+        features = (f"waveform at {rate // 1000} kHz (polyphase from 8 kHz), {seconds:g} s: each recording centred "
+                    "between zeros")
+    elif options.get("input", "log_mel") == "log_mel":
+        frames, mels = int(options.get("num_frames", 40)), int(options.get("num_mels", 40))
+        x, y, speakers = load_fsdd_features(data_dir, options.get("speakers"), num_frames=frames, num_mels=mels)
+        features = f"{frames} frames x {mels} log-mel bands (32 ms windows, 16 ms hop), normalized per utterance"
+    else:
         raise ValueError(f"FSDD input must be 'log_mel' or 'waveform', got {options['input']!r}.")
-    frames, mels = int(options.get("num_frames", 40)), int(options.get("num_mels", 40))
-    x, y, speakers = load_fsdd_features(data_dir, options.get("speakers"), num_frames=frames, num_mels=mels)
     description = {
         "name": "Free Spoken Digit Dataset (FSDD), CC BY-SA 4.0",
         "examples": len(y),
         "speakers": sorted(set(speakers.tolist())),
-        "features": f"{frames} frames x {mels} log-mel bands (32 ms windows, 16 ms hop), normalized per utterance",
+        "features": features,
     }
     return Dataset(x, y, speakers, FSDD_LABELS, description)
 

@@ -91,7 +91,7 @@ def _fsdd_input(model) -> str:
     if _waveform_input(model):
         return (f"htkeras.zoo.preprocess: a waveform in [-1, 1] at any rate (sample_rate=) -> resampled (polyphase) to "
                 f"{model.dataset.get('sample_rate', 16000) // 1000} kHz and fitted to {model.spec['input_shape'][0]:,} samples: "
-                "a shorter clip centred between zeros, a longer one cut to its loudest part; empty or NaN input refused, "
+                "a shorter clip centred between zeros, a longer one cut around its speech; empty or NaN input refused, "
                 "silent input warned")
     return f"htkeras.zoo.preprocess: waveform at 8 kHz -> {model.metrics['data']['features']}"
 
