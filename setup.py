@@ -45,7 +45,8 @@ setup(
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
         "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
         "train": ["matplotlib>=3.7"],
-        "jax": ["jax>=0.4.30"],
+        "jax": ["jax>=0.5"],  # jax_num_cpu_devices (training --cpu-devices on JAX)
+        "torch": ["torch>=2.4"],  # the PyTorch backend (CI tests the CPU build, torch==2.13.0)
     },
     entry_points={"console_scripts": ["htkeras=htkeras_cli:main"]},
     classifiers=[

@@ -98,9 +98,11 @@ def recurrent_section(result: dict) -> list:
     hw = result["hardware"]
     labels = list(result["rows"][0]["ms_per_step"])
     lines = [
-        f"Recurrent layers, forward, milliseconds per time step (compiled, median of {result['repeats']}), "
-        f"{hw['cpu_cores']} CPU cores, commit `{result['commit'][:12]}` (`python -m benchmarks.recurrent`); "
-        "`htkeras.RNN` does the cell's state-independent work once per sequence:",
+        f"Recurrent layers, forward, milliseconds per time step (compiled; {result['rounds']} interleaved rounds, "
+        f"the median of {result['repeats']} calls each), {hw['cpu_cores']} CPU cores, commit "
+        f"`{result['commit'][:12]}` (`python -m benchmarks.recurrent`); `htkeras.RNN` does the cell's "
+        "state-independent work once per sequence, with plans chosen for the sequence's length and batch; the "
+        "speed-up is `keras.layers.RNN` over `htkeras.RNN` with the same cell (the median of the rounds' ratios):",
         "",
         "| cell | batch | steps | " + " | ".join(labels) + " | speed-up |",
         "| --- | ---: | ---: | " + " | ".join("---:" for _ in labels) + " | ---: |",
@@ -108,6 +110,7 @@ def recurrent_section(result: dict) -> list:
     for row in result["rows"]:
         times = " | ".join(f"{row['ms_per_step'][label]:.3f}" for label in labels)
         lines.append(f"| {row['case']} | {row['batch']} | {row['steps']} | {times} | {row['speedup']:.2f}× |")
+    lines += ["", *(f"- Goal: {goal}: {'met' if met else '**not met**'}." for goal, met in result["goals"].items())]
     return lines
 
 
@@ -130,8 +133,25 @@ def tflite_runtimes_section(result: dict) -> list:
     return lines
 
 
+def precision_section(result: dict) -> list:
+    policies = result["policies"]
+    lines = [
+        "Mixed precision: the largest difference from float32 over the largest float32 output, same weights and "
+        f"inputs (batch 32), TensorFlow on {result['hardware']['cpu_cores']} CPU cores, commit "
+        f"`{result['commit'][:12]}` (`python -m benchmarks.precision`); kind `dense` is Keras' own Dense, LSTM or GRU:",
+        "",
+        "| shape | kind | " + " | ".join(policies) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in policies) + " |",
+    ]
+    for shape, kinds in result["rows"].items():
+        for kind, errors in kinds.items():
+            lines.append(f"| {shape} | {kind} | " + " | ".join(f"{errors[p]:.1e}" for p in policies) + " |")
+    lines += ["", *(f"- Goal: {goal}: {'met' if met else '**not met**'}." for goal, met in result["goals"].items())]
+    return lines
+
+
 SECTIONS = {"dense_layers": dense_layers_section, "recurrent": recurrent_section, "scaling": scaling_section,
-            "tflite": tflite_section, "tflite_runtimes": tflite_runtimes_section}
+            "tflite": tflite_section, "tflite_runtimes": tflite_runtimes_section, "precision": precision_section}
 
 
 def headline(results: dict) -> list:
@@ -150,10 +170,10 @@ def headline(results: dict) -> list:
             f"{missed} of its {len(result['goals'])} speed goals not met (see the tables)."
         )
     if "recurrent" in results:
-        for row in results["recurrent"]["rows"]:
-            if row["case"].startswith("HT-LSTM"):
-                lines.append(f"- {row['case']}, batch {row['batch']}: `htkeras.RNN` {row['speedup']:.2f}× the speed of "
-                             f"`keras.layers.RNN` with the same cell.")
+        speedups = [row["speedup"] for row in results["recurrent"]["rows"]]
+        lines.append(f"- `htkeras.RNN` against `keras.layers.RNN` with the same cell: {min(speedups):.2f}× to "
+                     f"{max(speedups):.2f}× the speed over {len(speedups)} shapes (FDHT-LSTM, FDHT-GRU, HT-LSTM of the "
+                     "UCF11 shape at batch 1, 32 and 256).")
     if "tflite" in results:
         row = results["tflite"]["rows"].get("fsdd-fdht-lstm")
         if row:

@@ -20,7 +20,9 @@ the RNN over its output sequence; no masking), and one of two heads (``"head"``)
   return_sequences) -> Dense(num_outputs, sigmoid)`` per step; no masking (an all-zero frame is a rest), so
   padding at the end is left out of the loss by sample weights.
 
-The RNN is ``htkeras.RNN`` for the factorized cells (their state-independent work once per sequence).
+The RNN is ``htkeras.RNN`` for the factorized cells (their state-independent work once per sequence). The
+output layer computes in float32 under any dtype policy: with mixed precision (``mixed_float16``,
+``mixed_bfloat16``) everything before it runs in 16 bits, the probabilities and the loss in float32.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             keras.Input(tuple(spec["input_shape"]), name="frames"),
             *frontend,
             rnn(cell, return_sequences=True, name=name),
-            keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", name="next_frame"),
+            keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", dtype="float32", name="next_frame"),
         ]
     elif spec.get("backbone"):
         layers = [
@@ -120,7 +122,7 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             backbone_layer(spec, pretrained),
             *norm,
             rnn(cell, name=name),
-            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", name="label"),
+            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name="label"),
         ]
     else:
         layers = [
@@ -129,6 +131,6 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             *norm,
             *frontend,
             rnn(cell, name=name),
-            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", name="label"),
+            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name="label"),
         ]
     return keras.Sequential(layers, name=name)

@@ -159,7 +159,9 @@ def test_factorized_cells_match_keras_with_the_same_dense_weights(kind, rng):
         [cell.kernel_map.dense_kernel(), cell.recurrent_map.dense_kernel(), keras.ops.convert_to_numpy(cell.bias)]
     )
     ref = keras.layers.RNN(ref_cell, return_sequences=True, dtype="float64")
-    np.testing.assert_allclose(y, keras.ops.convert_to_numpy(ref(x)), atol=1e-10)
+    # Keras 3.15's own LSTMCell computes float64 products in float32 on PyTorch (its ops.matmul casts them)
+    atol = 1e-7 if keras.backend.backend() == "torch" else 1e-10
+    np.testing.assert_allclose(y, keras.ops.convert_to_numpy(ref(x)), atol=atol)
 
 
 # -- the registry -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ OTHER_TESTS = {  # how the block starts: the tests that run its calls
     'htkeras.zoo.push("runs/fsdd-fdht-lstm", "my-org/fsdd-fdht-lstm")': "tests/test_zoo_hub.py, tests/test_zoo.py",
     "from htkeras.backbones import decode_predictions, efficientnet_lite0, preprocess_images": "tests/test_efficientnet.py",
     'backbone = htkeras.backbones.SavedModelBackbone("path/or/handle")': "tests/test_backbones.py",
+    "from htkeras.data.streaming import stream_video_dataset": "tests/test_video.py",
 }
 
 

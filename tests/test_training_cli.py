@@ -282,3 +282,20 @@ def test_length_buckets_cover_every_sequence_once_and_keep_the_nll():
                          "input_shape": [None, 88], "num_outputs": 88})
     whole = frame_nll(model.predict(x, verbose=0), y, mask)
     assert abs(split_nll(model, (x, y, mask), batch_size=8) - whole) < 1e-4
+
+
+def test_mixed_precision_run_publishes_float32_weights(tmp_path):
+    """``--precision mixed_float16`` (loss scaling) with ``--epochs 2``: both written into the run's config,
+    the precision into metrics.json; the published weights are float32 and load under the default policy."""
+    out = tmp_path / "run"
+    result = train("training/configs/jv_fdht_lstm.json", "--out", out, "--precision", "mixed_float16", "--epochs", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics, saved = read_json(out / "metrics.json"), read_json(out / "config.json")
+    assert metrics["precision"] == "mixed_float16" and metrics["epochs"] == 2
+    assert saved["training"]["precision"] == "mixed_float16" and saved["training"]["epochs"] == 2
+    assert metrics["distribution"] == {"strategy": "none", "replicas": 1}
+    from htkeras import zoo
+
+    model = zoo.load(out)
+    assert {w.dtype for w in model.weights} == {"float32"} and metrics["test_accuracy"] > 1 / 9
+    assert train("training/configs/jv_fdht_lstm.json", "--out", tmp_path / "bad", "--precision", "float8").returncode == 2

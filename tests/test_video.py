@@ -81,3 +81,66 @@ def test_training_command_for_video_configs(sample, tmp_path):
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["data"]["examples"] == 2 and metrics["parameters"] < (10_000 if features == 57600 else 300_000)
         assert htkeras.zoo.load(out).predict(np.zeros((1, 6, features), "float32"), verbose=0).shape == (1, 1)
+
+
+def linked_clips(sample_root, folder, links: int) -> list:
+    """The real clips, each linked ``links`` times under ``folder`` in the UCF11 layout."""
+    paths = []
+    for k, (path, label, group) in enumerate(list_clips(sample_root, "ucf11")):
+        for j in range(links):
+            link = folder / label / f"{group}_{j:03d}" / f"clip_{k}_{j:03d}{path.suffix}"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path.resolve())
+            paths.append(str(link))
+    return paths
+
+
+def test_streamed_clips_train_in_bounded_memory(sample, tmp_path):
+    """One epoch of ``fit`` on the two real clips linked 50 times (100 clips) and 200 times (400 clips), decoded
+    per batch by 2 threads: the traced peak memory (NumPy's buffers included) does not grow with the clips,
+    and stays far below the 400 clips' arrays (which a loader decoding everything into memory holds)."""
+    import tracemalloc
+
+    from htkeras.data.streaming import ClipSource
+
+    root = resolve_data_dir(None, "ucf11_sample")
+    sources = {links: ClipSource(tuple(linked_clips(root, tmp_path / f"x{links}", links)), size=(32, 24))
+               for links in (8, 50, 200)}
+    model = keras.Sequential([keras.Input(sources[8].shape[1:]), keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+
+    def peak(source) -> int:
+        batches = source.batches(np.zeros(len(source), "float32"), batch_size=8, shuffle=True, workers=2)
+        tracemalloc.start()
+        try:
+            model.fit(batches, epochs=1, verbose=0)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(sources[8])  # warm-up: the train function is traced once
+    small, large = peak(sources[50]), peak(sources[200])
+    whole = len(sources[200]) * np.prod(sources[200].shape[1:]) * 4  # float32 inputs of every clip
+    assert large < 1.5 * small, (small, large)  # measured: within 25%, no trend up to 800 clips
+    assert large < whole / 4, (large, whole)
+
+
+def test_decoded_frames_are_cached_on_disk(sample, tmp_path):
+    from htkeras.data.streaming import ClipSource, stream_video_dataset
+
+    source, y, groups, labels = stream_video_dataset("ucf11", folder="ucf11_sample", size=(32, 24),
+                                                     cache_dir=tmp_path / "cache")
+    assert source.shape == (2, 6, 24 * 32 * 3) and labels == ["basketball"] and y.tolist() == [0, 0]
+    first = source.load()
+    cached = sorted((tmp_path / "cache").glob("*.npy"))
+    assert len(cached) == 2
+    np.testing.assert_array_equal(source.load(), first)  # read back from the cache
+    cached[0].write_bytes(b"damaged")
+    np.testing.assert_array_equal(source.load(), first)  # decoded again
+    assert np.load(cached[0]).shape == (6, 24, 32, 3)
+    uncached = ClipSource(source.paths, size=(32, 24))
+    np.testing.assert_array_equal(uncached[[1]].load(), first[1:])
+    assert len(source[np.array([True, False])]) == 1
+    batches = source.batches(y, batch_size=1)
+    assert len(batches) == 2 and batches[1][0].shape == (1, 6, 2304) and batches[1][1].tolist() == [0]

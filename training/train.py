@@ -1,6 +1,8 @@
 """Train a model from a config file, with safe checkpoints and measured metrics.
 
     python -m training.train CONFIG [--out DIR] [--cv] [--resume] [--data-dir DIR] [--quiet]
+                                    [--distribute {none,mirrored,multi-worker}] [--cpu-devices N]
+                                    [--epochs N] [--precision {float32,mixed_float16,mixed_bfloat16}]
 
 ``--cv``: grouped cross-validation (for FSDD: leave one speaker out). Each fold trains for the configured
 number of epochs and records its held-out accuracy after every epoch; the number of epochs for the final
@@ -42,6 +44,16 @@ train/valid/test split; up to ``epochs`` epochs with early stopping on the valid
 the best validation epoch's weights kept, and the frame-level NLL of every split in ``metrics.json``.
 ``"length_buckets": true`` in ``training``: batches of sequences of similar length, each cut to its
 longest (``LengthBuckets``), for sets of long and unequal sequences such as Nottingham.
+
+At scale (``training.distribute``): ``--distribute mirrored`` trains on every local GPU (TensorFlow's
+``MirroredStrategy``; JAX: ``keras.distribution.DataParallel``), ``--distribute multi-worker`` on several
+machines (``MultiWorkerMirroredStrategy``, the cluster from ``TF_CONFIG``; only the chief writes into DIR),
+``--cpu-devices N`` splits the CPU into N devices to run either without GPUs. The config's ``batch_size``
+is the global batch. ``--precision mixed_float16`` or ``mixed_bfloat16`` sets Keras' dtype policy (float32
+variables, computation in 16 bits; float16 with loss scaling); the published weights stay float32.
+``--epochs N`` overrides the config's epoch counts (``epochs`` and ``cv_epochs``) for a short run. The
+overrides are written into the run's config (``training``), so ``--resume`` checks them too, and
+``metrics.json`` records ``"distribution": {"strategy", "replicas"}`` and ``"precision"``.
 """
 
 from __future__ import annotations
@@ -49,6 +61,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,9 +88,11 @@ from .checkpoint import (
     write_checkpoint,
 )
 from .data import LengthBuckets, load_dataset
+from .distribute import ONE_DEVICE, STRATEGIES, Distribution, distribution
 from .run_io import git_commit, hardware, read_json, write_json
 
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 def model_spec(config: dict, data) -> dict:
@@ -183,10 +198,11 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, validation=None, resume=False, verbose=1,
-                         sample_weight=None, config=None):
+                         sample_weight=None, config=None, spread: Distribution = ONE_DEVICE):
     """Fit for ``epochs`` epochs in total, continuing the checkpoint in ``folder`` when ``resume`` (which must
-    have been made with the same ``config``). Returns ``(model, state)`` with ``state["history"]`` and
-    ``state["seconds"]`` (training time in all)."""
+    have been made with the same ``config``), under the distribution ``spread`` (whose scope the caller
+    entered). Returns ``(model, state)`` with ``state["history"]`` and ``state["seconds"]`` (training time in
+    all)."""
     state = {"epochs_done": 0, "history": {}, "seconds": 0.0, "config": config, "config_sha256": fingerprint(config)}
     found = read_checkpoint(folder, config) if resume else None
     if found is not None:
@@ -196,9 +212,13 @@ def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, vali
     if training.get("patience") and validation is not None:
         es = ResumableEarlyStopping(int(training["patience"]), state.get("early_stopping"))
     callbacks = ([es] if es is not None else []) + [Checkpoint(folder, state, es)]  # the counters first
+    if hasattr(x, "batches"):  # streamed clips (``htkeras.data.streaming.ClipSource``): decoded per batch
+        batch_size = int(training["batch_size"])
+        x, y = x.batches(y, batch_size, shuffle=True, seed=int(training["seed"])), None
+        validation = None if validation is None else validation[0].batches(validation[1], batch_size)
     if state["epochs_done"] < epochs:
         batch_size = None if y is None else int(training["batch_size"])  # y None: x is a dataset of batches
-        model.fit(
+        spread.prepare(model).fit(
             x, y, batch_size=batch_size, epochs=epochs, initial_epoch=state["epochs_done"],
             validation_data=validation, callbacks=callbacks, verbose=verbose, sample_weight=sample_weight,
         )
@@ -220,7 +240,7 @@ def stratified_split(y, fraction: float, seed: int):
     return mask
 
 
-def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int) -> dict:
+def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE) -> dict:
     training, data = {**DEFAULTS, **config["training"]}, plan.data
     epochs = int(training["cv_epochs"] if training["epochs"] == "cv" else training["epochs"])
     path = out / "cv.json"
@@ -239,7 +259,7 @@ def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int) ->
         folder = out / "checkpoint" / f"cv-{group}"
         _, state = fit_with_checkpoints(
             model, data.x[~held_out], data.y[~held_out], epochs, folder, training,
-            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose, config=config,
+            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose, config=config, spread=spread,
         )
         history = state["history"]
         result["folds"][group] = {"val_accuracy": history["val_accuracy"], "seconds": state["seconds"]}
@@ -259,6 +279,8 @@ def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int) ->
             "fold_accuracy": {g: fold["val_accuracy"][best] for g, fold in result["folds"].items()},
             "commit": git_commit(),
             "hardware": hardware(),
+            "distribution": spread.record(),
+            "precision": keras.config.dtype_policy().name,
         }
     )
     write_json(path, result)
@@ -292,13 +314,14 @@ def plot_curves(history: dict, cv: dict | None, path: Path) -> None:
     plt.close(fig)
 
 
-def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, **measured) -> dict:
+def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, spread: Distribution, **measured) -> dict:
     """Write the finished run in ``out`` as a zoo model (``htkeras.zoo.write_artifact``, the one writer):
     ``config`` (with its model spec and labels), the weights, metrics.json (``metrics_record``: what was
-    ``measured``, plus the training time, hardware, sizes and commit) and the curves; then drop the
-    checkpoint. Returns the metrics."""
+    ``measured``, plus the training time, hardware, distribution, precision, sizes and commit) and the
+    curves; then drop the checkpoint. Returns the metrics."""
     metrics = metrics_record(model, name=config["name"], task=config.get("task"), commit=git_commit(),
-                             **measured, train_seconds=state["seconds"], hardware=hardware())
+                             **measured, train_seconds=state["seconds"], hardware=hardware(),
+                             distribution=spread.record(), precision=keras.config.dtype_policy().name)
     curves = lambda path: plot_curves(state["history"], cv, path)
     write_artifact(out, config=config, metrics=metrics, save_weights=model.save_weights,
                    extras={"curves.png": curves}, new=False)
@@ -306,7 +329,7 @@ def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, **
     return metrics
 
 
-def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int) -> dict:
+def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE) -> dict:
     training, data = {**DEFAULTS, **config["training"]}, plan.data
     cv = read_json(out / "cv.json") if (out / "cv.json").exists() else None
     epochs = training["epochs"]
@@ -324,7 +347,7 @@ def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int) -> di
     model = compiled_model(plan.trained, training)
     adapt_features(model, x)
     model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose,
-                                        config=config)
+                                        config=config, spread=spread)
     history, best_epoch = state["history"], state.get("best_epoch")
     if validation is not None:
         model.load_weights(best_weights(out / "checkpoint"))
@@ -338,7 +361,7 @@ def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int) -> di
     model = published_model(plan, model)
     bundled = bundled_accuracy(model, config, out)
     metrics = publish_run(
-        out, config, model, state, cv, data=data.description, split=split,
+        out, config, model, state, cv, spread, data=data.description, split=split,
         cross_validation=None if cv is None else {
             key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
         },
@@ -379,7 +402,8 @@ def split_nll(model, split: tuple, batch_size: int = 64) -> float:
     return float(total / count)
 
 
-def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose: int) -> dict:
+def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose: int,
+                    spread: Distribution = ONE_DEVICE) -> dict:
     """A next-step model on fixed train/valid/test splits: early stopping on the validation loss, the
     weights of the best validation epoch kept; the frame-level NLL of every split measured at the end (the
     test split is only ever measured, never used to choose)."""
@@ -392,15 +416,16 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
         train = LengthBuckets(*data.splits["train"], batch_size, shuffle=True, seed=seed)
         model, state = fit_with_checkpoints(model, train, None, int(training["epochs"]), folder, training,
                                             LengthBuckets(*data.splits["valid"], batch_size), resume, verbose,
-                                            config=config)
+                                            config=config, spread=spread)
     else:
         x, y, mask = data.splits["train"]
         model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training,
-                                            data.splits["valid"], resume, verbose, sample_weight=mask, config=config)
+                                            data.splits["valid"], resume, verbose, sample_weight=mask, config=config,
+                                            spread=spread)
     model.load_weights(best_weights(folder))
     nll = {name: split_nll(model, split) for name, split in data.splits.items()}
     metrics = publish_run(
-        out, {**config, "model_spec": spec}, model, state, None, data=data.description,
+        out, {**config, "model_spec": spec}, model, state, None, spread, data=data.description,
         split={**data.description["split"], "chosen by": "validation loss (early stopping, best epoch kept)"},
         epochs=len(state["history"].get("loss", [])),
         best_epoch=state["best_epoch"],
@@ -411,6 +436,49 @@ def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose
     return metrics
 
 
+def with_overrides(config: dict, epochs: int | None, precision: str | None) -> dict:
+    """``config`` with the command line's ``--epochs`` (``epochs``, and ``cv_epochs`` where the config has
+    it) and ``--precision`` written into its ``training`` section."""
+    training = dict(config["training"])
+    if epochs is not None:
+        training.update({"epochs": epochs, **({"cv_epochs": epochs} if "cv_epochs" in training else {})})
+    if precision is not None:
+        training["precision"] = precision
+    return {**config, "training": training}
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def worker_folder(out: Path, resume: bool) -> Path:
+    """Where a worker that is not the chief writes: a private temporary folder (deleted at the end), holding
+    a copy of the chief's checkpoint in ``out`` when resuming, so that the chief's folder has one writer."""
+    folder = Path(tempfile.mkdtemp(prefix="htkeras-worker-"))
+    if resume and (out / "checkpoint").is_dir():
+        shutil.copytree(out / "checkpoint", folder / "checkpoint")
+    if resume and (out / "cv.json").is_file():
+        shutil.copy2(out / "cv.json", folder / "cv.json")
+    return folder
+
+
+def run(config: dict, data, out: Path, args, spread: Distribution):
+    verbose = 2 if args.quiet else 1
+    if isinstance(data, NextStepData):
+        if args.cv:
+            raise RunError(f"{config['name']} has fixed train/valid/test splits; --cv is for grouped data.")
+        return train_next_step(config, data, out, args.resume, verbose, spread)
+    if args.cv:
+        if data.groups is None:
+            raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
+                           "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
+        return cross_validate(config, plan_run(config, data), out, args.resume, verbose, spread)
+    return train_final(config, plan_run(config, data), out, args.resume, verbose, spread)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="a JSON config (see training/configs/)")
@@ -419,12 +487,25 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    parser.add_argument("--distribute", choices=STRATEGIES, default="none",
+                        help="data-parallel training: every local device (mirrored) or several machines (multi-worker, "
+                             "TF_CONFIG); the config's batch size is the global batch")
+    parser.add_argument("--cpu-devices", type=positive, default=None, metavar="N",
+                        help="split the CPU into N logical devices (distribution without GPUs)")
+    parser.add_argument("--epochs", type=positive, default=None, metavar="N",
+                        help="train N epochs (and cross-validate N) instead of the config's counts")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="Keras dtype policy (default: the config's training.precision, else float32)")
     args = parser.parse_args(argv)
     try:
         config = read_json(args.config)
         if not isinstance(config, dict) or not {"name", "dataset", "model", "training"} <= set(config):
             raise ValueError(f"{args.config} must be a JSON object with 'name', 'dataset', 'model' and 'training'.")
         check_name(config["name"], f"{args.config}: 'name'")  # it names the zoo model and the default folder
+        config = with_overrides(config, args.epochs, args.precision)
+        precision = config["training"].get("precision", "float32")
+        if precision not in PRECISIONS:
+            raise ValueError(f"{args.config}: training.precision {precision!r} is not one of {', '.join(PRECISIONS)}.")
     except (OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
         parser.exit(2, f"error: {args.config}: {error}\n" if isinstance(error, OSError) else f"error: {error}\n")
     out = Path(args.out or Path("runs") / config["name"])
@@ -432,23 +513,24 @@ def main(argv=None):
         parser.exit(2, f"error: {out} holds a checkpoint of an unfinished run: pass --resume to continue it, or "
                        "choose another --out folder.\n")
     try:
+        spread = distribution(args.distribute, args.cpu_devices)
+    except ValueError as error:
+        parser.exit(2, f"error: {error}\n")
+    keras.config.set_dtype_policy(precision)
+    try:
         data = load_dataset(config["dataset"], args.data_dir)
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
-    verbose = 2 if args.quiet else 1
+    written = out if spread.chief else worker_folder(out, args.resume)
     try:
-        if isinstance(data, NextStepData):
-            if args.cv:
-                raise RunError(f"{config['name']} has fixed train/valid/test splits; --cv is for grouped data.")
-            return train_next_step(config, data, out, args.resume, verbose)
-        if args.cv:
-            if data.groups is None:
-                raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
-                               "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
-            return cross_validate(config, plan_run(config, data), out, args.resume, verbose)
-        return train_final(config, plan_run(config, data), out, args.resume, verbose)
+        with spread.scope():
+            return run(config, data, written, args, spread)
     except RunError as error:
         parser.exit(2, f"error: {error}\n")
+    finally:
+        if written != out:
+            shutil.rmtree(written, ignore_errors=True)
+
 
 if __name__ == "__main__":
     main()

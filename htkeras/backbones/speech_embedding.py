@@ -81,13 +81,14 @@ class LogMelSpectrogram(keras.layers.Layer):
     """Stage 1 (see the module docstring): ``(batch, samples)`` at 16 kHz -> ``(batch, frames, 32)``.
 
     Weights (fixed signal processing, never trained): ``window`` ``(512,)`` and ``mel`` ``(257, 32)``.
-    Cost per frame: a 512-point real FFT and ``257 * 32`` multiply-adds.
+    Cost per frame: a 512-point real FFT and ``257 * 32`` multiply-adds. It computes in float32 under any
+    global dtype policy (``dtype`` overrides): its power spectrum reaches about 1e14, past float16's range.
     """
 
     keep_float = True  # int8 exports keep this stage in float32 (see the module docstring)
 
     def __init__(self, top_db: float = 80.0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**{"dtype": "float32", **kwargs})
         self.top_db = float(top_db)
         self.trainable = False
 

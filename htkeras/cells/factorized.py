@@ -38,12 +38,14 @@ STRUCTURES = ("input", "both", "joint")
 class SequenceContext:
     """What a cell computed once for a sequence (``FactorizedRNNCell.prepare_sequence``): ``steps`` (the
     time steps sharing it), ``weights`` (map name -> ``FactorizedDense.prepare`` result), ``projected``
-    (whether the step inputs are already ``W_x x_t``) and ``recurrent`` (``W_h`` as a matrix, or None)."""
+    (whether the step inputs are already ``W_x x_t``), ``recurrent`` (``W_h`` as a matrix, or None) and
+    ``batch_size`` (the rows of each step where the trace knows it, else None: the plans are chosen for it)."""
 
     steps: int
     weights: dict
     projected: bool
     recurrent: object = None
+    batch_size: int | None = None
 
 
 PER_STEP = SequenceContext(1, {}, False)  # nothing prepared: each step applies the maps itself
@@ -248,29 +250,32 @@ class FactorizedRNNCell(keras.layers.Layer):
         input_dim)``.
 
         * The map used at every step (``recurrent_map`` for "both", ``joint_map`` for "joint") gets its
-          weight-only part contracted once, with the plan chosen for ``T`` steps
-          (``FactorizedDense.prepare``). Where that plan forms the whole matrix (small maps, long
-          sequences), the step is a dense matmul, ``h @ W_h``, as in a Keras cell.
-        * ``inputs``: ``W_x x_t`` for all steps in one call, ``(batch, T, gates * units)``, wherever the step
+          weight-only part contracted once, with the plan chosen for ``T`` steps of this batch size (where the
+          trace knows them; ``FactorizedDense.prepare``). Where that plan forms the whole matrix (small maps,
+          long sequences), the step is a dense matmul, ``h @ W_h``, as in a Keras cell.
+        * ``inputs``: ``W_x x_t`` for all steps in one call of ``batch * T`` rows (planned for that many),
+          ``(batch, T, gates * units)``, wherever the step
           keeps it apart from ``W_h h`` (always but for a factorized "joint" map in an LSTM or a GRU without
           ``reset_after``; there ``M([x_t, 0])`` would not save the step's map call); else ``sequences``.
         """
-        steps = sequences.shape[1] or 1
+        batch, steps = sequences.shape[0], sequences.shape[1] or 1
         name = {"input": None, "both": "recurrent_map", "joint": "joint_map"}[self.structure]
         recurrent = self.recurrent_kernel if self.structure == "input" else None
-        if name is not None and getattr(self, name).forms_matrix(steps):
+        if name is not None and getattr(self, name).forms_matrix(steps, batch):
             recurrent = getattr(self, name).matrix()
         if self.structure == "joint" and recurrent is not None:  # M = [W_x; W_h]
             kernel, recurrent = recurrent[: self.input_dim], recurrent[self.input_dim :]
-            return ops.matmul(sequences, kernel), SequenceContext(steps, {}, True, recurrent)
-        weights = {} if name is None or recurrent is not None else {name: getattr(self, name).prepare(steps)}
-        context = SequenceContext(steps, weights, self._projects_inputs(), recurrent)
+            return ops.matmul(sequences, kernel), SequenceContext(steps, {}, True, recurrent, batch)
+        weights = {} if name is None or recurrent is not None else {name: getattr(self, name).prepare(steps, batch)}
+        context = SequenceContext(steps, weights, self._projects_inputs(), recurrent, batch)
         if not context.projected:
             return sequences, context
         layer, x = (self.joint_map if self.structure == "joint" else self.kernel_map), sequences
         if self.structure == "joint":  # M([x_t, 0])
             x = ops.concatenate([x, ops.zeros(tuple(ops.shape(x)[:2]) + (self.units,), dtype=x.dtype)], axis=-1)
-        return layer.apply(x, layer.prepare()), context  # called directly: ``sequences`` may carry a mask
+        rows = None if batch is None or sequences.shape[1] is None else batch * steps  # all steps in one call
+        # called directly: ``sequences`` may carry a mask
+        return layer.apply(x, layer.prepare(1, rows), 1, rows), context
 
     _sequence_context = PER_STEP
 
@@ -289,7 +294,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         layer = getattr(self, name)
         if name not in context.weights:
             return layer(x)
-        return layer.apply(x, context.weights[name], context.steps)
+        return layer.apply(x, context.weights[name], context.steps, context.batch_size)
 
     def _input_part(self, x, context=PER_STEP):
         """``W_x x`` for all gates (``structure`` "input"/"both"), or ``x`` itself when already projected."""

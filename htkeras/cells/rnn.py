@@ -7,7 +7,8 @@ With a ``FactorizedRNNCell`` (HT-LSTM, FDHT-GRU, TT-GRU, ...), before the loop:
   examples; it does not depend on ``h``): for ``structure`` "input" and "both", and for "joint" GRU cells
   with ``reset_after`` (as ``M([x_t, 0])``);
 * the weight-only part of every map used inside the loop is contracted once, with the plan chosen for
-  ``T`` steps (which may form the whole matrix when that is cheaper over the sequence).
+  ``T`` steps of the batch size at hand (which may form the whole matrix when that is cheaper over the
+  sequence); ``keras.layers.RNN`` runs every step with the plan of one call of a nominal 32 rows.
 
 Inside the loop the cell then runs only what depends on ``h``. The results equal ``keras.layers.RNN`` with
 the same cell up to float rounding; any other cell runs exactly as in ``keras.layers.RNN``. Every

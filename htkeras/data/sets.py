@@ -5,7 +5,7 @@ that metrics.json records (``Dataset``), or fixed next-step splits (``NextStepDa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from .video import load_video_dataset
 
 @dataclass
 class Dataset:
-    """Features ``x``, integer labels ``y``, the group of each example (speaker, ...) for grouped
+    """Features ``x`` (an array, or a ``htkeras.data.streaming.ClipSource`` of streamed video clips),
+    integer labels ``y``, the group of each example (speaker, ...) for grouped
     cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, the
     published test split ``(x, y)`` when the dataset has one (only measured, never used to choose), and the
     fitted preprocessing that zoo models keep in config.json (``None``: none fitted)."""
@@ -64,27 +65,43 @@ def video(options: dict, data_dir=None) -> Dataset:
     root, default the layout's name): each frame flattened to ``height * width * 3`` inputs, scaled to
     about [-1, 1] by (x - 127) / 128, or with ``"frontend": "efficientnet_lite0"`` the 1,280 features of the
     frozen ImageNet EfficientNet-Lite0 per frame (CNN + HT-LSTM); groups are the UCF11 groups (the official
-    leave-one-group-out)."""
-    layout, frontend = options["layout"], options.get("frontend")
+    leave-one-group-out).
+
+    ``"stream": true``: nothing is decoded up front (``htkeras.data.streaming``): pixel inputs are a
+    ``ClipSource`` that training decodes per batch, CNN features are computed batch by batch (only the
+    features are kept); ``"cache_dir"``: keep decoded frames on disk for later epochs and runs."""
+    layout, frontend, stream = options["layout"], options.get("frontend"), bool(options.get("stream"))
     frames = int(options.get("num_frames", 6))
     width, height = int(options.get("width", 160)), int(options.get("height", 120))
-    x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height),
-                                              verbose=1)
-    if frontend == "efficientnet_lite0":
-        from ..backbones import clip_features  # Keras and the CNN only for this front-end
-
-        x = clip_features(x)
-        features = "then the 1,280 average-pooled features of the frozen ImageNet EfficientNet-Lite0 per frame"
-    elif frontend is None:
-        x = (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
-        features = "(x - 127) / 128, flattened per frame"
-    else:
+    if frontend not in (None, "efficientnet_lite0"):
         raise ValueError(f"Unknown video frontend {frontend!r}; the one available is 'efficientnet_lite0'.")
+    if stream:
+        from .streaming import stream_video_dataset  # Keras only for streaming
+
+        source, y, groups, labels = stream_video_dataset(layout, data_dir, options.get("folder"), frames,
+                                                         (width, height), False, options.get("cache_dir"))
+    else:
+        x, y, groups, labels = load_video_dataset(layout, data_dir, options.get("folder"), frames, (width, height),
+                                                  verbose=1)
+    if frontend == "efficientnet_lite0":
+        from ..backbones import clip_features, efficientnet_lite0  # Keras and the CNN only for this front-end
+
+        if stream:
+            cnn = efficientnet_lite0(include_top=False, pooling="avg", input_shape=(height, width, 3))
+            x = np.concatenate([clip_features(source.load(range(k, min(k + 32, len(source)))), cnn)
+                                for k in range(0, len(source), 32)])
+        else:
+            x = clip_features(x)
+        features = "then the 1,280 average-pooled features of the frozen ImageNet EfficientNet-Lite0 per frame"
+    else:
+        x = replace(source, flatten=True) if stream else (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
+        features = "(x - 127) / 128, flattened per frame"
     description = {
         "name": f"{layout} video clips in {options.get('folder') or layout}",
         "examples": len(y),
         "groups": sorted(set(groups.tolist())),
-        "features": f"{frames} evenly spaced RGB frames of {width} x {height} (FFmpeg scaling), {features}",
+        "features": f"{frames} evenly spaced RGB frames of {width} x {height} (FFmpeg scaling), {features}"
+        + ("; decoded per batch (streamed)" if stream else ""),
     }
     return Dataset(x, y, groups, tuple(labels), description)
 

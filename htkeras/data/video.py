@@ -75,15 +75,23 @@ def read_clip(path, num_frames: int = 6, size=(160, 120)) -> np.ndarray:
     return np.stack([frames[k] for k in picks])
 
 
-def load_video_dataset(layout: str, data_dir=None, folder: str | None = None, num_frames: int = 6,
-                       size=(160, 120), verbose: int = 0):
-    """Every clip of a dataset in ``layout`` (a key of ``LAYOUTS``) found in ``<data root>/<folder>``
-    (``folder`` defaults to the layout's name): ``x`` uint8 ``(N, num_frames, height, width, 3)``, ``y``
-    class indices, ``groups`` (UCF11 groups, for leave-one-group-out) and the sorted class names."""
+def find_clips(layout: str, data_dir=None, folder: str | None = None):
+    """The clips of a dataset in ``layout`` (a key of ``LAYOUTS``) found in ``<data root>/<folder>``
+    (``folder`` defaults to the layout's name), nothing decoded: their paths, class indices, groups (UCF11
+    groups, for leave-one-group-out) and the sorted class names."""
     folder = folder or layout
     root = resolve_data_dir(data_dir, folder, f"Get {HOW_TO_GET.get(layout, 'the dataset')} and unpack it there.")
     clips = list_clips(root, layout)
     labels = sorted({label for _, label, _ in clips})
-    x = np.stack([read_clip(path, num_frames, size) for path, _, _ in track(clips, verbose, unit="clip")])
     y = np.array([labels.index(label) for _, label, _ in clips], np.int32)
-    return x, y, np.array([group for _, _, group in clips]), labels
+    return [path for path, _, _ in clips], y, np.array([group for _, _, group in clips]), labels
+
+
+def load_video_dataset(layout: str, data_dir=None, folder: str | None = None, num_frames: int = 6,
+                       size=(160, 120), verbose: int = 0):
+    """Every clip of ``find_clips`` decoded into memory: ``x`` uint8 ``(N, num_frames, height, width, 3)``,
+    ``y`` class indices, ``groups`` and the sorted class names (``htkeras.data.streaming`` decodes per batch
+    instead)."""
+    paths, y, groups, labels = find_clips(layout, data_dir, folder)
+    x = np.stack([read_clip(path, num_frames, size) for path in track(paths, verbose, unit="clip")])
+    return x, y, groups, labels

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..math.contraction import MatrixNetwork, matmuls_pay
+from ..math.contraction import NOMINAL_BATCH, MatrixNetwork, matmuls_pay
 from ..math.tensorize import default_num_modes, factorize, suggest_modes, tensorize
 from ..math.tree import modes_or_none, positive_int
 from ..stats import CompressionStats
@@ -156,13 +156,14 @@ class FactorizedDense(keras.layers.Layer):
         """The tensor network of ``y = x @ W`` (``htkeras.math.contraction.MatrixNetwork``)."""
         raise NotImplementedError
 
-    def _prepare_factors(self, factors, steps: int) -> list:
-        """The factors (in network shapes) with the weight-only steps of the plan for ``steps`` done."""
-        return self.split_plan(steps)[0].run(factors)
+    def _prepare_factors(self, factors, steps: int, batch_size: int | None = None) -> list:
+        """The factors (in network shapes) with the weight-only steps of the plan for ``steps`` (and
+        ``batch_size``) done."""
+        return self.split_plan(steps, batch_size=batch_size)[0].run(factors)
 
-    def _contract(self, x, prepared, steps: int):
+    def _contract(self, x, prepared, steps: int, batch_size: int | None = None):
         """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and ``_prepare_factors``' result."""
-        return self.split_plan(steps)[1]([x] + prepared)
+        return self.split_plan(steps, batch_size=batch_size)[1]([x] + prepared)
 
     def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """This (built) layer's structure fitted to the NumPy ``(padded_input_dim, units)`` ``matrix``
@@ -233,30 +234,34 @@ class FactorizedDense(keras.layers.Layer):
         self._matrix_plan = None  # made on first use of matrix()
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
 
-    def split_plan(self, steps: int = 1, matmuls: bool | None = None) -> tuple:
+    def split_plan(self, steps: int = 1, matmuls: bool | None = None, batch_size: int | None = None) -> tuple:
         """``(weights, rest)``: ``ContractionPlan.split`` of the plan chosen for weights shared by ``steps``
-        calls, with batched matmuls or einsums only (``matmuls``; None: as the running trace wants,
-        ``contraction.matmuls_pay``). ``weights`` contracts the factors alone (``prepare``), ``rest`` the input
-        with its results (``apply``). Cached per ``(steps, matmuls)``."""
-        key = (max(1, int(steps)), matmuls_pay() if matmuls is None else bool(matmuls))
+        calls of ``batch_size`` rows each (None: the planner's nominal batch of ``NOMINAL_BATCH``), with batched
+        matmuls or einsums only (``matmuls``; None: as the running trace wants, ``contraction.matmuls_pay``).
+        ``weights`` contracts the factors alone (``prepare``), ``rest`` the input with its results (``apply``).
+        Cached per ``(steps, matmuls, batch_size)``."""
+        batch = NOMINAL_BATCH if batch_size is None else max(1, int(batch_size))
+        key = (max(1, int(steps)), matmuls_pay() if matmuls is None else bool(matmuls), batch)
         if key not in self._split_plans:
-            plan = self._plan if key == (1, True) else self.matrix_network.plan(weight_reuse=key[0], matmuls=key[1])
+            plan = (self._plan if key == (1, True, NOMINAL_BATCH)
+                    else self.matrix_network.plan(weight_reuse=key[0], matmuls=key[1], batch_size=batch))
             self._split_plans[key] = plan.split(len(self.matrix_network.inputs))
         return self._split_plans[key]
 
-    def prepare(self, steps: int = 1) -> list:
+    def prepare(self, steps: int = 1, batch_size: int | None = None) -> list:
         """The weight-only part of ``x @ W``, for ``apply``: computed once and shared by ``steps`` calls (a
-        recurrent layer's time steps; it chooses the contraction plan). A list of tensors."""
-        return self._prepare_factors(self._network_factors(), steps)
+        recurrent layer's time steps) of ``batch_size`` rows (both choose the contraction plan). A list of
+        tensors."""
+        return self._prepare_factors(self._network_factors(), steps, batch_size)
 
     def _network_factors(self) -> list:
         """The factor weights in the shapes they take in the tensor network."""
         return [ops.reshape(f, s) for f, s in zip(self.factors, self.matrix_network.factor_shapes)]
 
-    def forms_matrix(self, steps: int = 1) -> bool:
-        """Whether the plan for weights shared by ``steps`` calls forms the whole matrix before meeting the
-        input (then ``matrix()`` and a matmul per call are that plan)."""
-        return len(self.split_plan(steps)[1].steps) == 1
+    def forms_matrix(self, steps: int = 1, batch_size: int | None = None) -> bool:
+        """Whether the plan for weights shared by ``steps`` calls of ``batch_size`` rows forms the whole matrix
+        before meeting the input (then ``matrix()`` and a matmul per call are that plan)."""
+        return len(self.split_plan(steps, batch_size=batch_size)[1].steps) == 1
 
     def matrix(self):
         """The ``(input_dim, units)`` kernel as a tensor of the factors (differentiable; padding rows
@@ -266,16 +271,16 @@ class FactorizedDense(keras.layers.Layer):
         matrix = self._matrix_plan(self._network_factors())
         return ops.reshape(matrix, (self.padded_input_dim, self.output_dim))[: self.input_dim]
 
-    def apply(self, inputs, prepared, steps: int = 1):
-        """``activation(inputs @ W + b)`` from ``prepare(steps)``'s result; ``inputs``: ``(..., input_dim)``.
-        Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside its loop)."""
+    def apply(self, inputs, prepared, steps: int = 1, batch_size: int | None = None):
+        """``activation(inputs @ W + b)`` from ``prepare(steps, batch_size)``'s result; ``inputs``: ``(...,
+        input_dim)``. Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside its loop)."""
         x = inputs
         lead = ops.shape(x)[:-1]
         if self.padded_input_dim > self.input_dim:
             pad = [[0, 0]] * (len(x.shape) - 1) + [[0, self.padded_input_dim - self.input_dim]]
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
-        y = ops.reshape(self._contract(x, prepared, steps), tuple(lead) + (self.output_dim,))
+        y = ops.reshape(self._contract(x, prepared, steps, batch_size), tuple(lead) + (self.output_dim,))
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y

@@ -85,10 +85,10 @@ class TTDense(NetworkDense):
         cores = [ops.convert_to_tensor(c) for c in (self.factors if cores is None else cores)]
         return t3f.TensorTrain(cores, (self.resolved_input_modes, self.resolved_output_modes), self.tt_ranks)
 
-    def _prepare_factors(self, factors, steps):
+    def _prepare_factors(self, factors, steps, batch_size=None):
         return factors  # t3f contracts the cores itself
 
-    def _contract(self, x, prepared, steps):
+    def _contract(self, x, prepared, steps, batch_size=None):
         t3f = _t3f()
         return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(prepared))
 

@@ -38,6 +38,7 @@ import numpy as np
 
 LETTERS = string.ascii_letters
 BATCH = "batch"  # the label of the input's batch axis in every layer's network
+NOMINAL_BATCH = 32  # the batch size plans are chosen for where the real one is not known when tracing
 # One float moved (read or written) costs about as much time as this many FLOPs. Measured on the 2-core
 # AVX2 machine of benchmarks/dense_layers.py: ~130 GFLOP/s in its Dense matmul, ~4 G floats/s in one read
 # of its input.
@@ -278,6 +279,8 @@ class _KerasOps:
             import tensorflow as tf
 
             return tf.linalg.matmul(p, q, transpose_a=transpose_p, transpose_b=transpose_q)
+        if keras.backend.backend() == "torch":  # keras.ops.matmul computes float64 in float32 on PyTorch
+            return (p.mT if transpose_p else p) @ (q.mT if transpose_q else q)
         return ops.matmul(ops.swapaxes(p, -1, -2) if transpose_p else p, ops.swapaxes(q, -1, -2) if transpose_q else q)
 
 
@@ -663,7 +666,7 @@ def plan_contraction(
     output: Sequence[Hashable],
     sizes: dict,
     batch_label: Hashable | None = None,
-    batch_size: int = 32,
+    batch_size: int = NOMINAL_BATCH,
     candidates: Sequence[Sequence[tuple]] = (),
     weight_reuse: int = 1,
     matmuls: bool = True,
