@@ -135,18 +135,24 @@ def tflite_runtimes_section(result: dict) -> list:
 
 def precision_section(result: dict) -> list:
     policies = result["policies"]
+    contractions = ["float32 contraction", "16-bit contraction"]
+    columns = [f"{policy}, {name}" for name in contractions for policy in policies]
     lines = [
         "Mixed precision: the largest difference from float32 over the largest float32 output, same weights and "
         f"inputs (batch 32), TensorFlow on {result['hardware']['cpu_cores']} CPU cores, commit "
-        f"`{result['commit'][:12]}` (`python -m benchmarks.precision`); kind `dense` is Keras' own Dense, LSTM or GRU:",
+        f"`{result['commit'][:12]}` (`python -m benchmarks.precision`); kind `dense` is Keras' own Dense, LSTM or "
+        "GRU; the factorized layers contract in float32 by default (`float32_contraction`):",
         "",
-        "| shape | kind | " + " | ".join(policies) + " |",
-        "| --- | --- | " + " | ".join("---:" for _ in policies) + " |",
+        "| shape | kind | " + " | ".join(columns) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in columns) + " |",
     ]
     for shape, kinds in result["rows"].items():
         for kind, errors in kinds.items():
-            lines.append(f"| {shape} | {kind} | " + " | ".join(f"{errors[p]:.1e}" for p in policies) + " |")
-    lines += ["", *(f"- Goal: {goal}: {'met' if met else '**not met**'}." for goal, met in result["goals"].items())]
+            cells = [f"{errors[name][p]:.1e}" if name in errors else "–" for name in contractions for p in policies]
+            lines.append(f"| {shape} | {kind} | " + " | ".join(cells) + " |")
+    lines += ["", *(f"- Goal: {goal}: {'met' if met else '**not met**'}." for goal, met in result["goals"].items()),
+              f"- Further than {result['margin']:g}x from Keras' error with a 16-bit contraction (so float32 inside is "
+              f"the default): {', '.join(result['need_float32_contraction']) or 'none'}."]
     return lines
 
 

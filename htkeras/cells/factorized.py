@@ -262,7 +262,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         name = {"input": None, "both": "recurrent_map", "joint": "joint_map"}[self.structure]
         recurrent = self.recurrent_kernel if self.structure == "input" else None
         if name is not None and getattr(self, name).forms_matrix(steps, batch):
-            recurrent = getattr(self, name).matrix()
+            recurrent = ops.cast(getattr(self, name).matrix(), self.compute_dtype)  # a dense matmul, as in Keras
         if self.structure == "joint" and recurrent is not None:  # M = [W_x; W_h]
             kernel, recurrent = recurrent[: self.input_dim], recurrent[self.input_dim :]
             return ops.matmul(sequences, kernel), SequenceContext(steps, {}, True, recurrent, batch)

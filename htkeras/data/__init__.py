@@ -8,7 +8,8 @@ Inference (bound to a model's weights; ``htkeras.zoo.preprocess`` calls them):
 
 Readers of local files (nothing is downloaded; see ``resolve_data_dir``): ``fsdd`` (Free Spoken Digit
 Dataset), ``fashion_mnist``, ``uea`` (``.ts`` sets), ``poly_music`` (piano rolls), ``video`` (UCF11 / HMDB51 /
-YouTube Celebrities folders); ``sets``: the datasets of training runs, built from those readers.
+YouTube Celebrities folders; ``streaming``: the same clips decoded per batch, for sets larger than memory,
+imported on its own as it needs Keras); ``sets``: the datasets of training runs, built from those readers.
 """
 
 from . import fashion_mnist

@@ -56,6 +56,11 @@ class FactorizedDense(keras.layers.Layer):
         bias_initializer, bias_regularizer, bias_constraint, activity_regularizer: as in Dense.
         allow_larger: build even when the factors hold more weights than the dense kernel they stand for
             (by default a ``LargerThanDenseError``, raised before any weight is made).
+        float32_contraction: under a mixed-precision policy (float32 variables, 16-bit computation), contract
+            the input with the factors in float32 and give the result in the 16-bit type (the bias and
+            activation follow in it). A chain of contractions rounds to 16 bits after every step, which puts
+            some formats several times further from float32 than Keras' ``Dense`` (``benchmarks/precision.py``
+            measures which). False: contract in the 16-bit type. No effect otherwise.
     """
 
     def _same_num_modes(self) -> bool:
@@ -81,10 +86,12 @@ class FactorizedDense(keras.layers.Layer):
         kernel_constraint=None,
         bias_constraint=None,
         allow_larger=False,
+        float32_contraction=True,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.allow_larger = bool(allow_larger)
+        self.float32_contraction = bool(float32_contraction)
         self.input_modes = modes_or_none(input_modes, "input_modes")
         self.output_modes = modes_or_none(output_modes, "output_modes")
         self.ranks = ranks
@@ -210,6 +217,7 @@ class FactorizedDense(keras.layers.Layer):
                 initializer=init,
                 regularizer=self.kernel_regularizer,
                 constraint=self.kernel_constraint,
+                autocast=not self.contracts_in_float32,  # read as float32 inside a mixed-precision call
             )
             for (name, shape), init in zip(shapes, inits)
         ]
@@ -271,16 +279,23 @@ class FactorizedDense(keras.layers.Layer):
         matrix = self._matrix_plan(self._network_factors())
         return ops.reshape(matrix, (self.padded_input_dim, self.output_dim))[: self.input_dim]
 
+    @property
+    def contracts_in_float32(self) -> bool:
+        """Whether the contraction runs in float32 while the layer computes in 16 bits (``float32_contraction``
+        under a mixed-precision policy); ``matrix()`` and ``prepare()`` then give float32 tensors."""
+        return self.float32_contraction and self.variable_dtype == "float32" and self.compute_dtype != "float32"
+
     def apply(self, inputs, prepared, steps: int = 1, batch_size: int | None = None):
         """``activation(inputs @ W + b)`` from ``prepare(steps, batch_size)``'s result; ``inputs``: ``(...,
         input_dim)``. Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside its loop)."""
-        x = inputs
+        x = ops.cast(inputs, "float32") if self.contracts_in_float32 else inputs
         lead = ops.shape(x)[:-1]
         if self.padded_input_dim > self.input_dim:
             pad = [[0, 0]] * (len(x.shape) - 1) + [[0, self.padded_input_dim - self.input_dim]]
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
         y = ops.reshape(self._contract(x, prepared, steps, batch_size), tuple(lead) + (self.output_dim,))
+        y = ops.cast(y, self.compute_dtype)
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
@@ -310,6 +325,7 @@ class FactorizedDense(keras.layers.Layer):
                 "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
                 "bias_constraint": keras.constraints.serialize(self.bias_constraint),
                 "allow_larger": self.allow_larger,
+                "float32_contraction": self.float32_contraction,
             }
         )
         return config
