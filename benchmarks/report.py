@@ -151,8 +151,8 @@ def precision_section(result: dict) -> list:
             cells = [f"{errors[name][p]:.1e}" if name in errors else "–" for name in contractions for p in policies]
             lines.append(f"| {shape} | {kind} | " + " | ".join(cells) + " |")
     lines += ["", *(f"- Goal: {goal}: {'met' if met else '**not met**'}." for goal, met in result["goals"].items()),
-              f"- Further than {result['margin']:g}x from Keras' error with a 16-bit contraction (so float32 inside is "
-              f"the default): {', '.join(result['need_float32_contraction']) or 'none'}."]
+              f"- Further than {result['margin']:g}x from Keras' error with a 16-bit contraction, so float32 inside is "
+              f"the default: {', '.join(result['need_float32_contraction']) or 'none'}."]
     return lines
 
 
