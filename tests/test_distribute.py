@@ -1,8 +1,9 @@
 """Data-parallel training (``training.distribute``) on logical CPU devices, each run in fresh processes
 (devices are split before the backend starts): a mirrored step equals one device's step of the same global
 batch (TensorFlow and JAX), two MultiWorkerMirroredStrategy workers on 127.0.0.1 end with the same weights
-(those of one device after the same global batches), and the training CLI under ``--distribute mirrored``
-writes a folder that ``zoo.load`` reads."""
+(those of one device after the same global batches); the training CLI under ``--distribute mirrored`` writes
+a folder that ``zoo.load`` reads and resumes a killed run inside the strategy, and under ``multi-worker`` only
+the chief writes the run folder."""
 
 import json
 import os
@@ -155,3 +156,21 @@ def test_only_the_chief_worker_writes_the_run_folder(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["distribution"] == {"strategy": "MultiWorkerMirroredStrategy", "replicas": 2}
     htkeras.zoo.load(out)
+
+
+def test_distribution_errors_name_the_fix(monkeypatch):
+    import tensorflow as tf
+
+    from training.distribute import distribution
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        distribution("multi-worker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        distribution("multi-worker")
+    with pytest.raises(ValueError, match="choose one of none, mirrored, multi-worker"):
+        distribution("horovod")
+    tf.constant(1.0)  # TensorFlow has started: its devices are fixed
+    with pytest.raises(ValueError, match="can no longer be split"):
+        distribution("mirrored", cpu_devices=3)

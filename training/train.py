@@ -73,6 +73,7 @@ import numpy as np
 
 from htkeras.data import frame_nll
 from htkeras.data.sets import NextStepData
+from htkeras.data.streaming import ClipSource
 from htkeras.models import adapt_features, backbone_layer, build_model, head_spec, with_backbone
 from htkeras.zoo.artifact import ZooModel, check_name, metrics_record, write_artifact
 from htkeras.zoo.tasks import get_task
@@ -212,7 +213,7 @@ def fit_with_checkpoints(model, x, y, epochs, folder: Path, training: dict, vali
     if training.get("patience") and validation is not None:
         es = ResumableEarlyStopping(int(training["patience"]), state.get("early_stopping"))
     callbacks = ([es] if es is not None else []) + [Checkpoint(folder, state, es)]  # the counters first
-    if hasattr(x, "batches"):  # streamed clips (``htkeras.data.streaming.ClipSource``): decoded per batch
+    if isinstance(x, ClipSource):  # streamed clips: decoded per batch
         batch_size = int(training["batch_size"])
         x, y = x.batches(y, batch_size, shuffle=True, seed=int(training["seed"])), None
         validation = None if validation is None else validation[0].batches(validation[1], batch_size)
