@@ -16,7 +16,7 @@ from .fsdd import load_fsdd_features, load_fsdd_waveforms
 from .poly_music import chunk_rolls, load_poly_music, next_step_batch
 from .sequences import image_sequences, pad_series, standardization, standardize
 from .uea import load_uea
-from .video import load_video_dataset
+from .video import load_video_dataset, pixel_inputs
 
 
 @dataclass
@@ -94,7 +94,7 @@ def video(options: dict, data_dir=None) -> Dataset:
             x = clip_features(x)
         features = "then the 1,280 average-pooled features of the frozen ImageNet EfficientNet-Lite0 per frame"
     else:
-        x = replace(source, flatten=True) if stream else (x.reshape(len(x), frames, -1).astype(np.float32) - 127.0) / 128.0
+        x = replace(source, flatten=True) if stream else pixel_inputs(x)
         features = "(x - 127) / 128, flattened per frame"
     description = {
         "name": f"{layout} video clips in {options.get('folder') or layout}",

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from ..files import atomic_write
-from .video import find_clips, read_clip
+from .video import find_clips, pixel_inputs, read_clip
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,7 @@ class ClipSource:
         """The clips at ``indices`` (default: all; mind the memory) as one array of ``shape[1:]`` each."""
         indices = range(len(self)) if indices is None else indices
         clips = np.stack([self.clip(int(k)) for k in indices])
-        if not self.flatten:
-            return clips
-        return (clips.reshape(len(clips), self.num_frames, -1).astype(np.float32) - 127.0) / 128.0
+        return pixel_inputs(clips) if self.flatten else clips
 
     def batches(self, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, workers: int = 2,
                 max_queue_size: int = 4) -> ClipBatches:

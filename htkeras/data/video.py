@@ -75,6 +75,12 @@ def read_clip(path, num_frames: int = 6, size=(160, 120)) -> np.ndarray:
     return np.stack([frames[k] for k in picks])
 
 
+def pixel_inputs(clips: np.ndarray) -> np.ndarray:
+    """uint8 clips ``(N, T, H, W, 3)`` as the pixel models' input: float32 ``(N, T, H * W * 3)``, scaled to
+    about [-1, 1] by (x - 127) / 128."""
+    return (clips.reshape(*clips.shape[:2], -1).astype(np.float32) - 127.0) / 128.0
+
+
 def find_clips(layout: str, data_dir=None, folder: str | None = None):
     """The clips of a dataset in ``layout`` (a key of ``LAYOUTS``) found in ``<data root>/<folder>``
     (``folder`` defaults to the layout's name), nothing decoded: their paths, class indices, groups (UCF11
