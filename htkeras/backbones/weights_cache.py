@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..files import atomic_write
+
 
 def cache_dir() -> Path:
     """Where converted weights are kept: ``$HTKERAS_CACHE`` or ``~/.cache/htkeras``."""
@@ -20,11 +22,5 @@ def save_cached(save_weights, name: str) -> Path:
     """Write ``<cache>/<name>`` through ``save_weights(path)`` atomically (a concurrent or killed conversion
     leaves no broken cache file) and return its path."""
     cached = cache_dir() / name
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.weights.h5")
-    try:
-        save_weights(temporary)
-        os.replace(temporary, cached)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write(cached, save_weights)
     return cached

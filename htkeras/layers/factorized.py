@@ -295,7 +295,8 @@ class FactorizedDense(keras.layers.Layer):
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
         y = ops.reshape(self._contract(x, prepared, steps, batch_size), tuple(lead) + (self.output_dim,))
-        y = ops.cast(y, self.compute_dtype)
+        if self.contracts_in_float32:
+            y = ops.cast(y, self.compute_dtype)
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y

@@ -40,7 +40,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False, train_bac
         raise ValueError(f"{zoo_model.name} predicts the next frame; it has no classes to replace.")
     if num_classes is not None and num_classes != zoo_model.spec["num_classes"]:
         features = model.layers[-2].output
-        head = keras.layers.Dense(int(num_classes), activation="softmax", name="label")
+        head = keras.layers.Dense(int(num_classes), activation="softmax", dtype="float32", name="label")  # as build_model
         model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
     for layer in model.layers[:-1]:
         layer.trainable = not freeze and (train_backbone or layer.name != zoo_model.spec.get("backbone"))

@@ -61,10 +61,15 @@ def _waveform_input(model) -> bool:
     return model.dataset.get("input") == "waveform"
 
 
+def _waveform_rate(model) -> int:
+    """The sample rate of a waveform-input model (its backbone's: 16 kHz unless the config says otherwise)."""
+    return int(model.dataset.get("sample_rate", 16000))
+
+
 def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
     dataset = model.dataset
     if _waveform_input(model):
-        return waveform_batch(inputs, sample_rate, int(dataset.get("sample_rate", 16000)), model.spec["input_shape"][0])
+        return waveform_batch(inputs, sample_rate, _waveform_rate(model), model.spec["input_shape"][0])
     batch = [
         log_mel_frames(resample(w, int(sample_rate), SAMPLE_RATE), SAMPLE_RATE, num_mels=dataset["num_mels"],
                        num_frames=dataset["num_frames"])
@@ -76,8 +81,7 @@ def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
 def _fsdd_evaluation(model, data_dir, speakers, verbose):
     dataset = model.dataset
     if _waveform_input(model):
-        return load_fsdd_waveforms(data_dir, speakers, int(dataset.get("sample_rate", 16000)), model.spec["input_shape"][0],
-                                   verbose=verbose)
+        return load_fsdd_waveforms(data_dir, speakers, _waveform_rate(model), model.spec["input_shape"][0], verbose=verbose)
     return load_fsdd_features(data_dir, speakers, num_frames=dataset["num_frames"], num_mels=dataset["num_mels"],
                               verbose=verbose)
 
@@ -90,7 +94,7 @@ def _fsdd_bundled(model):
 def _fsdd_input(model) -> str:
     if _waveform_input(model):
         return (f"htkeras.zoo.preprocess: a waveform in [-1, 1] at any rate (sample_rate=) -> resampled (polyphase) to "
-                f"{model.dataset.get('sample_rate', 16000) // 1000} kHz and fitted to {model.spec['input_shape'][0]:,} samples: "
+                f"{_waveform_rate(model) // 1000} kHz and fitted to {model.spec['input_shape'][0]:,} samples: "
                 "a shorter clip centred between zeros, a longer one cut around its speech; empty or NaN input refused, "
                 "silent input warned")
     return f"htkeras.zoo.preprocess: waveform at 8 kHz -> {model.metrics['data']['features']}"
