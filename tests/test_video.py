@@ -122,7 +122,7 @@ def test_streamed_clips_train_in_bounded_memory(sample, tmp_path):
     peak(sources[8])  # warm-up: the train function is traced once
     small, large = peak(sources[50]), peak(sources[200])
     whole = len(sources[200]) * np.prod(sources[200].shape[1:]) * 4  # float32 inputs of every clip
-    assert large < 1.5 * small, (small, large)  # measured: within 25%, no trend up to 800 clips
+    assert large < 1.5 * small, (small, large)  # room for the threads' timing; all 400 clips would be 4x the 100
     assert large < whole / 4, (large, whole)
 
 
