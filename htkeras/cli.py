@@ -16,7 +16,35 @@ import os
 import sys
 import time
 
+from .text import printable
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+MAX_NPY_BYTES = 1 << 30
+
+
+def _features(zoo_model, path):
+    """``(names, batch)`` of a ``.npy`` file of model inputs: one example of the model's input shape or a
+    batch of them, finite values only (the file is read as a regular file, never as a pickle)."""
+    import numpy as np
+
+    from .files import open_regular
+    from .zoo.loading import check_finite
+
+    with open_regular(path, MAX_NPY_BYTES) as f:
+        try:
+            array = np.load(f, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise ValueError(f"{path} is not a readable .npy array ({error}).") from None
+    shape = tuple(zoo_model.spec["input_shape"])
+    single = array.ndim == len(shape)
+    batch = check_finite(array[None] if single else array, str(path))
+    fits = batch.ndim == len(shape) + 1 and all(d is None or d == n for d, n in zip(shape, batch.shape[1:]))
+    if not fits:
+        raise ValueError(f"{path} holds an array of shape {array.shape}; the model takes {list(shape)} per example "
+                         f"(or a batch of them).")
+    return [str(path)] if single else [f"{path}[{i}]" for i in range(len(batch))], batch
 
 
 def _inputs(zoo, zoo_model, paths):
@@ -24,17 +52,16 @@ def _inputs(zoo, zoo_model, paths):
     (``silent``: ``(path, peak dBFS)``), which get no label."""
     import numpy as np
 
-    from .data.audio import SILENCE_DBFS, check_waveform, peak_dbfs, read_wav
+    from .data.audio import SILENCE_DBFS, peak_dbfs, read_wav
 
     batches, names, silent = [], [], []
     for path in paths:
         if str(path).endswith(".npy"):
-            array = np.load(path).astype("float32")
-            batch = array[None] if array.ndim == 2 else array
-            names += [path] if array.ndim == 2 else [f"{path}[{i}]" for i in range(len(batch))]
+            more, batch = _features(zoo_model, path)
+            names += more
         else:
-            waveform, rate = read_wav(path)
-            level = peak_dbfs(check_waveform(waveform, path))
+            waveform, rate = read_wav(path)  # checked: finite, bounded, any PCM or float encoding
+            level = peak_dbfs(waveform)
             if level < SILENCE_DBFS:
                 silent.append((path, level))
                 continue
@@ -95,33 +122,42 @@ def main(argv=None):
     from .deploy import ExportError
 
     try:
-        if args.command == "list":
-            for name in zoo.list_models():
-                print(name)
-            return
-        zoo_model = zoo.resolve(args.model)  # once: every command below takes the ZooModel
-        if args.command == "info":
-            print(json.dumps(zoo.info(zoo_model), indent=2))
-        elif args.command == "predict":
-            labels = zoo_model.labels
-            if not zoo_model.is_classifier:
-                raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
-                                 "call it on (batch, T, 88) piano rolls.")
-            names, x, silent = _inputs(zoo, zoo_model, args.inputs)
-            for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0) if names else []):
-                print(f"{path}: {labels[int(p.argmax())]} ({p.max():.2f})")
-            if silent:
-                raise ValueError("; ".join(f"{path} is silent (peak {level:.0f} dBFS): no label" for path, level in silent))
-        elif args.command == "evaluate":
-            evaluate(zoo, zoo_model, args)
-        else:
-            from .deploy.export import export
-
-            print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
-                         allow_flex=args.allow_flex, int8_io=args.int8_io, allow_accuracy_drop=args.allow_accuracy_drop,
-                         overwrite=args.overwrite, part=args.part, verbose=_progress()))
+        run(zoo, args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+    except BrokenPipeError:  # the reader went away (``| head``): nothing more to say, to anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except (ValueError, OSError, ConnectionError, ExportError) as error:  # FileNotFoundError etc. are OSErrors
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"error: {printable(error)}\n")
+
+
+def run(zoo, args) -> None:
+    """The subcommand ``args.command``."""
+    if args.command == "list":
+        for name in zoo.list_models():
+            print(name)
+        return
+    zoo_model = zoo.resolve(args.model)  # once: every command below takes the ZooModel
+    if args.command == "info":
+        print(json.dumps(zoo.info(zoo_model), indent=2))
+    elif args.command == "predict":
+        labels = zoo_model.labels
+        if not zoo_model.is_classifier:
+            raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
+                             "call it on (batch, T, 88) piano rolls.")
+        names, x, silent = _inputs(zoo, zoo_model, args.inputs)
+        for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0) if names else []):
+            print(f"{printable(path)}: {printable(labels[int(p.argmax())])} ({p.max():.2f})")
+        if silent:
+            raise ValueError("; ".join(f"{path} is silent (peak {level:.0f} dBFS): no label" for path, level in silent))
+    elif args.command == "evaluate":
+        evaluate(zoo, zoo_model, args)
+    else:
+        from .deploy.export import export
+
+        print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
+                     allow_flex=args.allow_flex, int8_io=args.int8_io, allow_accuracy_drop=args.allow_accuracy_drop,
+                     overwrite=args.overwrite, part=args.part, verbose=_progress()))
 
 
 def evaluate(zoo, zoo_model, args) -> None:
@@ -131,6 +167,7 @@ def evaluate(zoo, zoo_model, args) -> None:
     if not zoo_model.is_classifier:
         raise ValueError(f"{args.model} predicts next frames; its NLL per split is in `htkeras info {args.model}`.")
     details, model, labels = zoo.info(zoo_model), zoo.load(zoo_model), zoo_model.labels
+    dataset = printable(details["dataset"])
     bundled = zoo.get_task(zoo_model.dataset["name"]).bundled
     backbone = zoo_model.spec.get("backbone")
     if backbone:
@@ -146,8 +183,8 @@ def evaluate(zoo, zoo_model, args) -> None:
         probabilities = model.predict(x, verbose=0)
         print(f"{description}:")
         for name, truth, p in zip(names, y, probabilities):
-            print(f"  {name}: {labels[int(p.argmax())]} ({p.max():.2f})"
-                  + ("" if p.argmax() == truth else f", spoken: {labels[int(truth)]}"))
+            print(f"  {name}: {printable(labels[int(p.argmax())])} ({p.max():.2f})"
+                  + ("" if p.argmax() == truth else f", spoken: {printable(labels[int(truth)])}"))
         print(f"accuracy on the bundled recordings: {float((probabilities.argmax(axis=1) == y).mean()):.1%}")
         example = x[:1]
     try:
@@ -155,7 +192,7 @@ def evaluate(zoo, zoo_model, args) -> None:
     except FileNotFoundError:
         if example is None:
             raise
-        print(f"{details['dataset']}: not found here; pass --data-dir (or set HTKERAS_DATA) to measure the model on it "
+        print(f"{dataset}: not found here; pass --data-dir (or set HTKERAS_DATA) to measure the model on it "
               "too.")
     else:
         start = time.perf_counter()
@@ -163,7 +200,7 @@ def evaluate(zoo, zoo_model, args) -> None:
         seconds = time.perf_counter() - start
         tested = details["metrics"]["test_accuracy"]
         if speakers is None:
-            print(f"accuracy on the {len(y):,} examples of the published test split of {details['dataset']}: "
+            print(f"accuracy on the {len(y):,} examples of the published test split of {dataset}: "
                   f"{accuracy:.1%}" + ("" if tested is None else f" (measured after training: {tested:.1%})"))
         else:
             print(f"accuracy on {len(y):,} FSDD recordings ({', '.join(sorted(set(speakers.tolist())))}): {accuracy:.1%}"

@@ -2,7 +2,10 @@
 ``huggingface_hub`` client runs end to end in tests: revision info, the file tree, and the ``resolve``
 file endpoint (HEAD for metadata, GET for content) with ``X-Repo-Commit`` and ``ETag`` headers; and for
 uploads, repo creation, card validation, ``preupload`` (every file a regular, inline one) and ``commit``
-(NDJSON)."""
+(NDJSON).
+
+A hostile Hub is the same server with ``lies``: ``{"commit": sha, "etag": etag, "size": bytes}``, what it says
+instead of the truth in revision info, file headers and the file tree."""
 
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ class LocalHub:
     """``repos``: ``{repo_id: {revision name: {file name: bytes}}}``; every revision gets a fake commit
     sha. ``requests`` counts the GETs of each file (to see cache hits)."""
 
-    def __init__(self, repos: dict):
+    def __init__(self, repos: dict, lies: dict | None = None):
         self.commits, self.refs, self.requests, self.messages = {}, {}, {}, []
+        self.lies = lies or {}
         for repo, revisions in repos.items():
             for name, files in revisions.items():
                 commit = hashlib.sha1(f"{repo}@{name}".encode()).hexdigest()
                 self.commits[(repo, commit)] = files
                 self.refs[(repo, name)] = commit
+                if name == "main" and "commit" in self.lies:  # the lie serves main's files too
+                    self.commits[(repo, self.lies["commit"])] = files
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -57,11 +63,11 @@ class LocalHub:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status, body=b"", headers=None, head=False):
+            def _send(self, status, body=b"", headers=None, head=False, size=None):
                 self.send_response(status)
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(body) if size is None else size))
                 self.end_headers()
                 if not head:
                     self.wfile.write(body)
@@ -79,11 +85,13 @@ class LocalHub:
                     commit, files = hub._resolve(repo, revision)
                     if files is None:
                         return self._not_found("RevisionNotFound" if (repo, "main") in hub.refs else "RepoNotFound")
+                    commit = hub.lies.get("commit", commit)
                     if what == "revision":
                         return self._json({"id": repo, "sha": commit, "siblings": [{"rfilename": f} for f in files]})
                     if what == "tree":
                         return self._json([
-                            {"type": "file", "path": f, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                            {"type": "file", "path": f, "size": hub.lies.get("size", len(data)),
+                             "oid": hashlib.sha1(data).hexdigest()}
                             for f, data in files.items()
                         ])
                 if len(parts) >= 5 and parts[2] == "resolve":
@@ -94,8 +102,9 @@ class LocalHub:
                     data = files[name]
                     if not head:
                         hub.requests[(repo, name)] = hub.requests.get((repo, name), 0) + 1
-                    etag = f'"{hashlib.sha1(data).hexdigest()}"'
-                    return self._send(200, data, {"X-Repo-Commit": commit, "ETag": etag}, head)
+                    etag = f'"{hub.lies.get("etag", hashlib.sha1(data).hexdigest())}"'
+                    headers = {"X-Repo-Commit": hub.lies.get("commit", commit), "ETag": etag}
+                    return self._send(200, data, headers, head, hub.lies.get("size") if head else None)
                 return self._not_found(head=head)
 
             def do_GET(self):

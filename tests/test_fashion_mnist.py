@@ -65,7 +65,7 @@ def test_row_and_patch_sequences():
     patches = image_sequences(images, "patches")
     assert patches.shape == (1, 16, 49)
     np.testing.assert_allclose(patches[0, 5].reshape(7, 7), images[0, 7:14, 7:14] / 127.5 - 1)  # row 1, column 1
-    assert not padding_frames(image_sequences(np.zeros((1, 28, 28)))).any()  # no step looks like padding
+    assert not padding_frames(image_sequences(np.zeros((1, 28, 28), np.uint8))).any()  # no step looks like padding
     with pytest.raises(ValueError, match="Unknown sequence"):
         image_sequences(images, "columns")
 

@@ -110,7 +110,7 @@ def test_sizes_must_be_integers():
 
 
 def test_command_line_errors_are_one_line(tmp_path, capsys):
-    assert "Is a directory" in run_cli(["predict", "fsdd-lstm", str(tmp_path)], capsys)
+    assert "is a directory" in run_cli(["predict", "fsdd-lstm", str(tmp_path)], capsys)
     (tmp_path / "file").write_text("x")
     assert "file" in run_cli(["export", NAME, "--format", "tflite", "--out", str(tmp_path / "file" / "below")], capsys)
     with pytest.raises(SystemExit) as exit_info:

@@ -122,7 +122,7 @@ def test_command_line(george, tmp_path, capsys):
     (tmp_path / "noise.wav").write_text("not audio")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", "fsdd-lstm", str(tmp_path / "noise.wav")])
-    assert exit_info.value.code == 2 and "noise.wav is not a readable PCM wav file" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "noise.wav is not a WAV file" in capsys.readouterr().err
 
 
 def test_progress_bar_for_long_loops(capsys):
@@ -237,7 +237,10 @@ def test_writing_into_a_folder_seals_it_last(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="missing metadata.json"):
         zoo.resolve(folder)
     monkeypatch.setattr(artifact.os, "replace", real_replace)
-    written = artifact.write_files(folder, {"README.md": card})
+    with pytest.raises(FileNotFoundError, match="missing metadata.json"):  # nothing vouches for its files now
+        artifact.write_files(folder, {"README.md": card})
+    vouched = [name for name in zoo.resolve("jv-fdht-lstm").checksums if name != "README.md"]  # the caller does
+    written = artifact.write_files(folder, {"README.md": card}, keep=vouched)
     assert (folder / "README.md").read_text() == card and written.checksums["README.md"] != zoo.resolve(
         "jv-fdht-lstm").checksums["README.md"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind

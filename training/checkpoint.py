@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from htkeras.files import atomic_write, write_json
 
 LATEST = "LATEST"
 BEST_WEIGHTS = "best.weights.h5"
+SPACE_MARGIN = 16 << 20  # bytes kept free beyond a checkpoint's size (HDF5 fails badly on a full disk)
 WRITE_STEPS = ("model", "best weights", "state", "rename", "point", "clean")  # in order; see write_checkpoint
 
 
@@ -68,6 +71,20 @@ def holds_checkpoint(out: Path) -> bool:
     return any((Path(out) / "checkpoint").rglob(LATEST))
 
 
+def check_space(folder: Path, previous: Path | None, model) -> None:
+    """A RunError, before anything is written, when the disk of ``folder`` lacks room for a checkpoint: twice
+    the last one's size (or, for the first, the model's weights and two optimizer slots, twice over) and
+    ``SPACE_MARGIN``. A full disk mid-write can crash the HDF5 writer rather than raise."""
+    if previous is not None:
+        size = sum(f.stat().st_size for f in previous.rglob("*") if f.is_file())
+    else:
+        size = 2 * 3 * sum(math.prod(w.shape) * np.dtype(w.dtype).itemsize for w in model.weights)
+    need, free = 2 * size + SPACE_MARGIN, shutil.disk_usage(folder).free
+    if free < need:
+        raise RunError(f"{folder} has {free:,} bytes free; a checkpoint needs about {need:,}. Free some space, then "
+                       "continue with --resume.")
+
+
 def _step(name: str, action) -> None:
     """One write step of a checkpoint (a seam where the tests inject failures)."""
     action()
@@ -79,6 +96,7 @@ def write_checkpoint(folder: Path, model, state: dict, improved: bool) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     previous = latest(folder)
+    check_space(folder, previous, model)
     name = f"epoch-{state['epochs_done']:04d}"
     staging, final = folder / f".{name}.tmp", folder / name
     shutil.rmtree(staging, ignore_errors=True)

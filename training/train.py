@@ -1,6 +1,6 @@
 """Train a model from a config file, with safe checkpoints and measured metrics.
 
-    python -m training.train CONFIG [--out DIR] [--cv] [--resume] [--data-dir DIR] [--quiet]
+    python -m training.train CONFIG [--out DIR] [--cv] [--resume] [--overwrite] [--data-dir DIR] [--quiet]
                                     [--distribute {none,mirrored,multi-worker}] [--cpu-devices N]
                                     [--epochs N] [--precision {float32,mixed_float16,mixed_bfloat16}]
 
@@ -23,6 +23,13 @@ checkpoint; ``--resume`` continues from the last finished epoch (or, with ``--cv
 fold), and refuses a checkpoint made with another config (naming the keys that differ), a damaged one, or one
 whose model is not at the step its state records. A folder holding a checkpoint is not trained again without
 ``--resume``.
+
+The output folder is guarded (``htkeras.files.writing``): one run at a time writes into it (a second gets a
+one-line error at once); a folder that holds a zoo model already is refused unless ``--overwrite``, and the
+new model then holds only its own files (no card, CV or curves of the old one); a ``cv.json`` is used only
+when it was made with the same config. The config's values are checked before any data is read
+(``check_config_values``), a checkpoint is written only when the disk has room for it, and every mistake
+found later, a full disk included, ends in a one-line error (exit 2).
 
 The config (JSON)::
 
@@ -59,6 +66,7 @@ overrides are written into the run's config (``training``), so ``--resume`` chec
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
@@ -74,8 +82,9 @@ import numpy as np
 from htkeras.data import frame_nll
 from htkeras.data.sets import NextStepData
 from htkeras.data.streaming import ClipSource
+from htkeras.files import BusyError, writing
 from htkeras.models import adapt_features, backbone_layer, build_model, head_spec, with_backbone
-from htkeras.zoo.artifact import ZooModel, check_name, metrics_record, write_artifact
+from htkeras.zoo.artifact import METADATA, ZooModel, bounded, check_name, metrics_record, write_artifact
 from htkeras.zoo.tasks import get_task
 
 from .checkpoint import (
@@ -94,6 +103,37 @@ from .run_io import git_commit, hardware, read_json, write_json
 
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+MAX_EPOCHS, MAX_BATCH, MAX_CPU_DEVICES = 100_000, 1 << 20, 64
+MAX_VALIDATION_FRACTION = 0.5  # the rest trains: a run never publishes a model that saw too little
+
+
+def check_config_values(config: dict, where: str) -> None:
+    """The values of a run's config that are used only once training has started, checked before any data is
+    read: a ValueError naming ``where`` and the key."""
+    model, training = config["model"], {**DEFAULTS, **config["training"]}
+    if not isinstance(model, dict) or not isinstance(training, dict) or not isinstance(config["dataset"], dict):
+        raise ValueError(f"{where}: 'dataset', 'model' and 'training' must be JSON objects.")
+    bounded(model.get("units"), 16_384, f"{where}: model.units")
+    bounded(training["batch_size"], MAX_BATCH, f"{where}: training.batch_size")
+    bounded(training["learning_rate"], 10.0, f"{where}: training.learning_rate", (int, float))
+    if training.get("epochs") != "cv":
+        bounded(training.get("epochs"), MAX_EPOCHS, f"{where}: training.epochs (or \"cv\")")
+    if training.get("epochs") == "cv" or "cv_epochs" in training:
+        bounded(training.get("cv_epochs"), MAX_EPOCHS, f"{where}: training.cv_epochs")
+    if isinstance(training["seed"], bool) or not isinstance(training["seed"], int):
+        raise ValueError(f"{where}: training.seed must be an integer, got {training['seed']!r}.")
+    for key, kind in (("patience", int), ("clipnorm", (int, float))):
+        if training.get(key) is not None:
+            bounded(training[key], MAX_EPOCHS, f"{where}: training.{key}", kind)
+    validation = training["validation"]
+    if validation is not None:
+        fraction = validation.get("fraction") if isinstance(validation, dict) else None
+        bounded(fraction, MAX_VALIDATION_FRACTION, f"{where}: training.validation.fraction", (int, float))
+
+
+def holds_model(out: Path) -> bool:
+    """Whether ``out`` holds a zoo model's files (a published run, a copied zoo folder)."""
+    return any(os.path.lexists(out / name) for name in (METADATA, "model.weights.h5", "config.json"))
 
 
 def model_spec(config: dict, data) -> dict:
@@ -237,7 +277,11 @@ def stratified_split(y, fraction: float, seed: int):
     mask = np.zeros(len(y), bool)
     for label in np.unique(y):
         index = np.flatnonzero(y == label)
-        mask[rng.choice(index, max(1, round(fraction * len(index))), replace=False)] = True
+        count = max(1, round(fraction * len(index)))
+        if count >= len(index):
+            raise RunError(f"A validation fraction of {fraction} leaves class {label} ({len(index)} examples) nothing to "
+                           "train on; lower training.validation.fraction.")
+        mask[rng.choice(index, count, replace=False)] = True
     return mask
 
 
@@ -325,18 +369,36 @@ def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, sp
                              distribution=spread.record(), precision=keras.config.dtype_policy().name)
     curves = lambda path: plot_curves(state["history"], cv, path)
     write_artifact(out, config=config, metrics=metrics, save_weights=model.save_weights,
-                   extras={"curves.png": curves}, new=False)
+                   extras={"curves.png": curves}, new=False, keep=("cv.json",) if cv else ())
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
     return metrics
 
 
-def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE) -> dict:
+def own_cv(out: Path, config: dict, needed: bool, overwrite: bool) -> dict | None:
+    """The ``cv.json`` in ``out`` when it was made with ``config`` (a RunError names the keys otherwise; with
+    ``overwrite`` and a fixed epoch count, another config's is left out of the new model), or None."""
+    path = out / "cv.json"
+    if not path.exists():
+        return None
+    cv = read_json(path)
+    try:
+        check_config(cv.get("config") if isinstance(cv, dict) else None, config, path)
+    except RunError as error:
+        if needed or not overwrite:
+            raise RunError(f"{error} (the final run uses only a cross-validation of its own config: run --cv again, or "
+                           "remove it)") from None
+        return None
+    return cv
+
+
+def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE,
+                overwrite: bool = False) -> dict:
     training, data = {**DEFAULTS, **config["training"]}, plan.data
-    cv = read_json(out / "cv.json") if (out / "cv.json").exists() else None
+    cv = own_cv(out, config, training["epochs"] == "cv", overwrite)
     epochs = training["epochs"]
     if epochs == "cv":
         if cv is None or "chosen_epochs" not in cv:
-            raise SystemExit(f'"epochs": "cv" needs a finished cross-validation in {out}: run with --cv first.')
+            raise RunError(f'"epochs": "cv" needs a finished cross-validation in {out}: run with --cv first.')
         epochs = cv["chosen_epochs"]
     seed = int(training["seed"])
     x, y, validation, split = data.x, data.y, None, {"train": "all examples", "validation": None}
@@ -477,7 +539,7 @@ def run(config: dict, data, out: Path, args, spread: Distribution):
             raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
                            "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
         return cross_validate(config, plan_run(config, data), out, args.resume, verbose, spread)
-    return train_final(config, plan_run(config, data), out, args.resume, verbose, spread)
+    return train_final(config, plan_run(config, data), out, args.resume, verbose, spread, args.overwrite)
 
 
 def main(argv=None):
@@ -486,6 +548,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="output folder (default: runs/<config name>)")
     parser.add_argument("--cv", action="store_true", help="cross-validate over groups (speakers) instead")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace the zoo model that --out holds already")
     parser.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     parser.add_argument("--distribute", choices=STRATEGIES, default="none",
@@ -507,27 +570,49 @@ def main(argv=None):
         precision = config["training"].get("precision", "float32")
         if precision not in PRECISIONS:
             raise ValueError(f"{args.config}: training.precision {precision!r} is not one of {', '.join(PRECISIONS)}.")
-    except (OSError, ValueError) as error:  # json.JSONDecodeError is a ValueError
-        parser.exit(2, f"error: {args.config}: {error}\n" if isinstance(error, OSError) else f"error: {error}\n")
+        check_config_values(config, args.config)
+        if args.cpu_devices is not None and args.cpu_devices > MAX_CPU_DEVICES:
+            raise ValueError(f"--cpu-devices {args.cpu_devices}: at most {MAX_CPU_DEVICES} logical CPU devices.")
+    except (OSError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
+        fail = f"{args.config}: nested too deeply" if isinstance(error, RecursionError) else error
+        parser.exit(2, f"error: {args.config}: {error}\n" if isinstance(error, OSError) else f"error: {fail}\n")
     out = Path(args.out or Path("runs") / config["name"])
+    try:
+        spread = distribution(args.distribute, args.cpu_devices)
+        batch = int(config["training"].get("batch_size", DEFAULTS["batch_size"]))
+        if batch < spread.replicas:
+            raise ValueError(f"training.batch_size {batch} is smaller than the {spread.replicas} replicas that share each "
+                             "batch; raise it, or use fewer devices.")
+    except ValueError as error:
+        parser.exit(2, f"error: {error}\n")
+    try:
+        with writing(out) if spread.chief else contextlib.nullcontext():  # one writer until the model is published
+            return guarded_run(config, out, args, precision, spread, parser)
+    except BusyError as error:
+        parser.exit(2, f"error: {error}\n")
+
+
+def guarded_run(config: dict, out: Path, args, precision: str, spread: Distribution, parser):
+    """The run of ``main`` inside the output folder's lock: the folder's checks, then the run; every error a
+    one-line message (exit 2)."""
+    if spread.chief and holds_model(out) and not args.overwrite:
+        parser.exit(2, f"error: {out} holds a zoo model already: pass --overwrite to replace it (the new model keeps "
+                       "none of its files), or choose another --out folder.\n")
     if not args.resume and holds_checkpoint(out):
         parser.exit(2, f"error: {out} holds a checkpoint of an unfinished run: pass --resume to continue it, or "
                        "choose another --out folder.\n")
-    try:
-        spread = distribution(args.distribute, args.cpu_devices)
-    except ValueError as error:
-        parser.exit(2, f"error: {error}\n")
     keras.config.set_dtype_policy(precision)
     try:
         data = load_dataset(config["dataset"], args.data_dir)
-    except FileNotFoundError as error:
+    except (OSError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     written = out if spread.chief else worker_folder(out, args.resume)
     try:
         with spread.scope():
             return run(config, data, written, args, spread)
-    except RunError as error:
-        parser.exit(2, f"error: {error}\n")
+    except (RunError, ValueError, OSError) as error:  # a config mistake found late, a full disk: one line
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        parser.exit(2, f"error: {message}\n")
     finally:
         if written != out:
             shutil.rmtree(written, ignore_errors=True)

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from .torch_checkpoint import read_legacy_torch_checkpoint
-from .weights_cache import cache_dir, save_cached
+from .weights_cache import cached, save_cached
 
 # (repeats, kernel, stride, expansion, input filters, output filters) of the seven stages (EfficientNet-B0)
 STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
@@ -179,14 +179,13 @@ def _set_from_torch(model: keras.Model, path) -> None:
 def load_weights(model: keras.Model, weights) -> None:
     """Load ``weights`` (``"imagenet"`` or a path, see the module docstring) into ``model``."""
     if weights == "imagenet":
-        cached = cache_dir() / CACHED_WEIGHTS
-        if not cached.is_file():
+        weights = cached(CACHED_WEIGHTS)
+        if weights is None:  # not converted yet, or the cache file changed
             full = model if _has_top(model) else efficientnet_lite0(weights=None)
             _set_from_torch(full, wheel_checkpoint())
-            save_cached(full.save_weights, CACHED_WEIGHTS)
+            weights = save_cached(full.save_weights, CACHED_WEIGHTS)
             if full is model:
                 return  # converted into this model already
-        weights = cached
     path = Path(weights)
     if path.suffix == ".pth":
         _set_from_torch(model, path)

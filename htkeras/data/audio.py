@@ -1,29 +1,116 @@
-"""Audio preprocessing in NumPy (no audio library needed): reading 16-bit PCM wav files, polyphase resampling,
-checks that refuse meaningless audio, fitting a clip to a model's input length, and the log-mel spectrogram
-frames of the log-mel FSDD zoo models."""
+"""Audio preprocessing in NumPy (no audio library needed): the one bounded reader of audio (WAV files, and
+waveform arrays of any numeric type), polyphase resampling, checks that refuse meaningless audio, fitting a
+clip to a model's input length, and the log-mel spectrogram frames of the log-mel FSDD zoo models.
+
+Bounds, each refused in a one-line ValueError that names the input: sample rates from ``MIN_RATE`` to
+``MAX_RATE`` Hz (whole numbers), at most ``MAX_SECONDS`` of audio and ``MAX_CHANNELS`` channels, no NaN or
+infinite sample, float waveforms within ``MAX_FLOAT_PEAK`` (integer samples are scaled by their type), and a
+file must be a regular file (a FIFO or a device would make the reader wait or never end)."""
 
 from __future__ import annotations
 
 import math
 import warnings
-import wave
 
 import numpy as np
 
+from ..files import open_regular
+
+MIN_RATE, MAX_RATE = 1_000, 384_000  # Hz
+MAX_SECONDS = 600  # one recording: 10 minutes
+MAX_CHANNELS = 64
+MAX_FLOAT_PEAK = 2.0  # a float waveform is in [-1, 1]; far beyond that it holds unscaled integer samples
+MAX_WAV_BYTES = MAX_RATE * MAX_SECONDS * 8 * 2 + (1 << 20)
+WAVE_FORMATS = {1: "PCM", 3: "IEEE float", 0xFFFE: "extensible"}
+ENCODINGS = {("PCM", 8): "u1", ("PCM", 16): "<i2", ("PCM", 24): "int24", ("PCM", 32): "<i4",
+             ("IEEE float", 32): "<f4", ("IEEE float", 64): "<f8"}
+
+
+def check_rate(rate, what: str = "sample_rate") -> int:
+    """``rate`` as an int when it is a whole number of Hz from ``MIN_RATE`` to ``MAX_RATE``; a ValueError
+    naming ``what`` otherwise (a fractional, string or absurd rate is never coerced)."""
+    whole = isinstance(rate, (int, np.integer)) or (isinstance(rate, (float, np.floating)) and float(rate).is_integer())
+    if isinstance(rate, bool) or not whole or not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"{what} must be a whole number of Hz from {MIN_RATE:,} to {MAX_RATE:,}, got {rate!r}.")
+    return int(rate)
+
+
+def _samples(data: bytes, encoding: str) -> np.ndarray:
+    """Little-endian sample bytes of ``encoding`` as float32 in [-1, 1] (floats as they are)."""
+    if encoding == "int24":
+        b = np.frombuffer(data, np.uint8).reshape(-1, 3).astype(np.int32)
+        return (((b[:, 0] | b[:, 1] << 8 | b[:, 2] << 16) << 8) >> 8).astype(np.float32) / np.float32(1 << 23)
+    return as_float_waveform(np.frombuffer(data, encoding), "the file")
+
 
 def read_wav(path) -> tuple:
-    """``(float32 waveform in [-1, 1], sample rate)`` of a 16-bit PCM wav file."""
-    try:
-        f = wave.open(str(path), "rb")
-    except (wave.Error, EOFError) as error:
-        raise ValueError(f"{path} is not a readable PCM wav file ({str(error) or 'truncated header'}).") from error
-    with f:
-        if f.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM wav files are supported, got {8 * f.getsampwidth()}-bit.")
-        data = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-        if f.getnchannels() > 1:
-            data = data.reshape(-1, f.getnchannels()).mean(axis=1)
-        return data, f.getframerate()
+    """``(float32 mono waveform, sample rate)`` of a WAV file: 8-bit unsigned, 16-, 24- or 32-bit signed
+    integer PCM or 32- or 64-bit float (``WAVE_FORMAT_EXTENSIBLE`` too); channels averaged; integer samples
+    scaled to [-1, 1]. Refused, in a ValueError naming the file: anything but a regular file, another
+    encoding, a rate, length or channel count beyond the module's bounds, a truncated file, NaN or infinite
+    samples."""
+    with open_regular(path, MAX_WAV_BYTES) as f:
+        header = f.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
+            raise ValueError(f"{path} is not a WAV file (no RIFF/WAVE header).")
+        layout = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise ValueError(f"{path} is not a readable WAV file: it has no data chunk (truncated?).")
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt ":
+                layout = _format(f.read(min(size, 64)), path)
+                f.seek(size - min(size, 64) + (size & 1), 1)
+            elif kind == b"data":
+                break
+            else:
+                f.seek(size + (size & 1), 1)
+        if layout is None:
+            raise ValueError(f"{path} is not a readable WAV file: its data comes before its format.")
+        encoding, channels, rate, width = layout
+        frames = size // (width * channels)
+        if frames > rate * MAX_SECONDS:
+            raise ValueError(f"{path} holds {frames / rate:,.0f} s of audio; at most {MAX_SECONDS} s are read at once.")
+        data = f.read(frames * width * channels)
+    x = _samples(data[: len(data) - len(data) % (width * channels)], encoding)  # a truncated last frame dropped
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    return check_waveform(x, str(path)), rate
+
+
+def _format(body: bytes, path) -> tuple:
+    """``(encoding, channels, rate, bytes per sample)`` from the body of a ``fmt `` chunk."""
+    if len(body) < 16:
+        raise ValueError(f"{path} is not a readable WAV file: its format chunk is {len(body)} bytes.")
+    field = lambda start, end: int.from_bytes(body[start:end], "little")
+    tag, channels, rate, bits = field(0, 2), field(2, 4), field(4, 8), field(14, 16)
+    if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the real format opens the sub-format GUID
+        tag = int.from_bytes(body[24:26], "little")
+    encoding = ENCODINGS.get((WAVE_FORMATS.get(tag), bits))
+    if encoding is None:
+        raise ValueError(f"{path}: only PCM WAV files of 8, 16, 24 or 32-bit integers or 32 or 64-bit floats are read; "
+                         f"this one is format {tag:#x}, {bits}-bit.")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"{path} declares {channels} channels; 1 to {MAX_CHANNELS} are read.")
+    return encoding, channels, check_rate(rate, f"{path}: the sample rate"), bits // 8
+
+
+def as_float_waveform(samples, name: str = "the waveform") -> np.ndarray:
+    """``samples`` as float32 in [-1, 1]: integer samples scaled by their type (int16 by 1/32,768, uint8
+    around 128, as ``scipy.io.wavfile.read`` returns them); floats as they are, refused beyond
+    ``MAX_FLOAT_PEAK`` (unscaled integers); any other type refused."""
+    x = np.asarray(samples)
+    if x.dtype.kind in "iu":
+        half = float(1 << (8 * x.dtype.itemsize - 1))
+        return ((x.astype(np.float64) - (half if x.dtype.kind == "u" else 0.0)) / half).astype(np.float32)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name} must hold numbers (float in [-1, 1] or integer samples), got {x.dtype}.")
+    x = x.astype(np.float32)
+    if x.size and np.isfinite(x).all() and float(np.abs(x).max()) > MAX_FLOAT_PEAK:
+        raise ValueError(f"{name} peaks at {float(np.abs(x).max()):g}: float waveforms are in [-1, 1]. Integer samples "
+                         "read as floats? Pass the integer array (it is scaled by its type) or divide by 32768 (16-bit).")
+    return x
 
 
 def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -34,9 +121,7 @@ def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
 
     Cost: about ``20 * max(up, down) / up`` multiply-adds per output sample (22 for 8 -> 16 kHz, 57 for 44.1
     -> 16 kHz), computed in blocks of output samples."""
-    rate, target = int(rate), int(target)
-    if rate <= 0 or target <= 0:
-        raise ValueError(f"Sample rates must be positive, got {rate} and {target}.")
+    rate, target = check_rate(rate), check_rate(target, "the target sample rate")
     if rate == target:
         return waveform
     x = np.asarray(waveform, np.float64).reshape(-1)
@@ -65,9 +150,12 @@ SILENCE_DBFS = -60.0  # a clip whose peak is below this (0.1 % of full scale) ho
 
 
 def check_waveform(waveform, name: str = "the waveform") -> np.ndarray:
-    """``waveform`` as float32, refused (ValueError naming ``name``) when it is empty, not one-dimensional
-    or holds NaN or infinite values."""
-    x = np.asarray(waveform, np.float32)
+    """``waveform`` as float32 in [-1, 1] (``as_float_waveform``: integer samples scaled by their type),
+    refused (ValueError naming ``name``) when it is empty, not one-dimensional, longer than ``MAX_SECONDS``
+    at ``MAX_RATE``, or holds NaN or infinite values."""
+    x = as_float_waveform(waveform, name)
+    if x.size > MAX_RATE * MAX_SECONDS:
+        raise ValueError(f"{name} has {x.size:,} samples; at most {MAX_RATE * MAX_SECONDS:,} are read at once.")
     if x.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (samples), got shape {x.shape}.")
     if x.size == 0:
@@ -123,6 +211,7 @@ def waveform_batch(waves, sample_rate: int, target_rate: int, samples: int) -> n
     """Float waveforms in [-1, 1] at ``sample_rate`` -> ``(N, samples)`` float32 at ``target_rate``: each
     checked (``checked_waveforms``), resampled (``resample``) and fitted to the input length
     (``fit_to_length``: short clips centred, long ones cut around their speech)."""
+    sample_rate = check_rate(sample_rate)
     return np.stack([fit_to_length(resample(x, sample_rate, target_rate), samples)[0]
                      for x in checked_waveforms(waves)]).astype(np.float32)
 

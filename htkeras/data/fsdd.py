@@ -33,16 +33,25 @@ def load_fsdd(data_dir=None, speakers=None) -> list:
         raise FileNotFoundError(f"No .wav files in {folder}. {_HOW_TO_GET}")
     result = []
     for path in files:
-        digit, speaker, take = Path(path).stem.split("_")
+        digit, speaker, take = _parse_name(path)
         if speakers is not None and speaker not in speakers:
             continue
         waveform, rate = read_wav(path)
         if rate != SAMPLE_RATE:
             raise ValueError(f"{path}: expected {SAMPLE_RATE} Hz, got {rate} Hz.")
-        result.append((waveform, int(digit), speaker, int(take)))
+        result.append((waveform, digit, speaker, take))
     if speakers is not None and not result:
         raise ValueError(f"No FSDD recordings for speakers {list(speakers)} in {folder}.")
     return result
+
+
+def _parse_name(path) -> tuple:
+    """``(digit, speaker, take)`` of ``{digit}_{speaker}_{take}.wav``; a ValueError naming the file when its name
+    is not of that form or its digit is not 0-9 (it would count as a class no model has)."""
+    parts = Path(path).stem.split("_")
+    if len(parts) != 3 or parts[0] not in LABELS or not parts[1] or not parts[2].isdigit():
+        raise ValueError(f"{path} is not named {{digit 0-9}}_{{speaker}}_{{take}}.wav, as FSDD's recordings are.")
+    return int(parts[0]), parts[1], int(parts[2])
 
 
 def _arrays(records: list, transform, verbose: int) -> tuple:

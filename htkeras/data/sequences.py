@@ -9,11 +9,18 @@ SEQUENCES = {"rows": (28, 28), "patches": (16, 49)}
 
 
 def image_sequences(images: np.ndarray, sequence: str = "rows") -> np.ndarray:
-    """uint8 images ``(N, 28, 28)`` as float32 sequences scaled to [-1, 1] (so that no step is all zeros, which
-    a Masking layer would skip): ``rows`` ``(N, 28, 28)`` or ``patches`` ``(N, 16, 49)``."""
+    """uint8 images ``(N, 28, 28)`` (or integers from 0 to 255) as float32 sequences scaled to [-1, 1] (so
+    that no step is all zeros, which a Masking layer would skip): ``rows`` ``(N, 28, 28)`` or ``patches``
+    ``(N, 16, 49)``. Float images are refused: scaled to [0, 1] they would pass for nearly black ones."""
     if sequence not in SEQUENCES:
         raise ValueError(f"Unknown sequence {sequence!r}; choose one of {', '.join(SEQUENCES)}.")
-    x = np.asarray(images, np.float32) / 127.5 - 1.0
+    images = np.asarray(images)
+    if images.dtype.kind not in "iu":
+        raise ValueError(f"Expected uint8 images (pixels 0-255), got {images.dtype}; for images scaled to [0, 1] pass "
+                         "(images * 255).round().astype('uint8').")
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(f"Expected pixels from 0 to 255, got values from {images.min()} to {images.max()}.")
+    x = images.astype(np.float32) / 127.5 - 1.0
     if x.ndim != 3 or x.shape[1:] != (28, 28):
         raise ValueError(f"Expected images of shape (N, 28, 28), got {x.shape}.")
     if sequence == "patches":

@@ -36,7 +36,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import keras
 import numpy as np
 
 from .. import zoo
+from ..files import staging_folder, writing
 from ..math.tree import positive_int
 from ..models import split_backbone
 from ..progress import track
@@ -95,17 +95,31 @@ class ExportReport:
         return "\n".join(lines)
 
 
-def _resolve_model(model, name, data, data_dir, verbose):
-    """``(keras model, name, (x, y or None))`` for a zoo handle, a ``ZooModel`` or a Keras model."""
-    if isinstance(model, keras.Model):
+def _target(model, name, format: str, out, version: int, part: str) -> tuple:
+    """``(zoo model or None, export name, path)``: where ``model`` will be written, known before any work."""
+    zoo_model = None if isinstance(model, keras.Model) else zoo.resolve(model)  # once: every step takes it
+    name = check_name(name or (model.name if zoo_model is None else zoo_model.name), "The export's name")
+    name = f"{name}-head" if part == "head" else name
+    suffix = {"saved_model": "", "tflite": ".tflite", "tflite-int8": ".int8.tflite"}[format]
+    out = Path(out)
+    return zoo_model, name, out / name / str(version) if format == "saved_model" else out / f"{name}{suffix}"
+
+
+def _refuse_existing(path: Path, overwrite: bool, format: str) -> None:
+    if path.exists() and not overwrite and (path.is_file() or any(path.iterdir())):
+        raise FileExistsError(f"{path} exists: choose another --out{' or --version' if format == 'saved_model' else ''}, "
+                              "or pass --overwrite (overwrite=True).")
+
+
+def _resolve_model(model, zoo_model, data, data_dir, verbose):
+    """``(keras model, (x, y or None))`` for a Keras model or a ``ZooModel``."""
+    if zoo_model is None:
         if data is None:
             raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
-        name = check_name(name or model.name, "The export's name")
     else:
-        zoo_model = zoo.resolve(model)  # once: every step below takes the ZooModel
         data = zoo.load_data(zoo_model, data_dir, verbose=verbose)[:2] if data is None else data
-        model, name = zoo.load(zoo_model), check_name(name or zoo_model.name, "The export's name")
-    return model, name, data if isinstance(data, tuple) else (data, None)
+        model = zoo.load(zoo_model)
+    return model, data if isinstance(data, tuple) else (data, None)
 
 
 def _accuracy(probabilities, y):
@@ -143,31 +157,28 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
     version = positive_int(version, "version")
     if part not in PARTS:
         raise ValueError(f"Unknown part {part!r}; choose one of {', '.join(PARTS)}.")
-    keras_model, name, (x, y) = _resolve_model(model, name, data, data_dir, verbose)
+    zoo_model, name, path = _target(model, name, format, out, version, part)
+    _refuse_existing(path, overwrite, format)  # before any work
+    keras_model, (x, y) = _resolve_model(model, zoo_model, data, data_dir, verbose)
     x = np.asarray(x, np.float32)
     if part == "head":
         backbone, keras_model = split_backbone(keras_model)
-        x, name = backbone.predict(x, batch_size=64, verbose=0), f"{name}-head"
-    out = Path(out)
-    suffix = {"saved_model": "", "tflite": ".tflite", "tflite-int8": ".int8.tflite"}[format]
-    path = out / name / str(version) if format == "saved_model" else out / f"{name}{suffix}"
-    if path.exists() and not overwrite and (path.is_file() or any(path.iterdir())):
-        raise FileExistsError(f"{path} exists: choose another --out{' or --version' if suffix == '' else ''}, or pass "
-                              "--overwrite (overwrite=True).")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))  # checked here, then moved in
-    try:
-        if format == "saved_model":
-            report = _export_saved_model(keras_model, staging / path.name, x, y)
-        else:
-            report = _export_tflite(keras_model, staging / path.name, x, y, format == "tflite-int8", allow_flex,
-                                    int8_io, verbose)
-        _verify(report, allow_accuracy_drop, FRONT_END_TOLERANCE if _float_scopes(keras_model) else FLOAT_TOLERANCE)
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(staging / path.name, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        x = backbone.predict(x, batch_size=64, verbose=0)
+    with writing(path):  # one export to a path at a time; a killed one's staging folder is removed
+        _refuse_existing(path, overwrite, format)  # again, inside the lock: another may have finished meanwhile
+        staging = staging_folder(path)  # checked here, then moved in
+        try:
+            if format == "saved_model":
+                report = _export_saved_model(keras_model, staging / path.name, x, y)
+            else:
+                report = _export_tflite(keras_model, staging / path.name, x, y, format == "tflite-int8", allow_flex,
+                                        int8_io, verbose)
+            _verify(report, allow_accuracy_drop, FRONT_END_TOLERANCE if _float_scopes(keras_model) else FLOAT_TOLERANCE)
+            if path.is_dir():
+                shutil.rmtree(path)
+            os.replace(staging / path.name, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return replace(report, path=str(path))
 
 

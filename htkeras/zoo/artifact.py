@@ -9,32 +9,36 @@ A zoo model is a folder:
 * ``metadata.json``: the SHA-256 of every other file, the htkeras and Keras versions;
 * optionally ``README.md`` (the card), ``cv.json`` (cross-validation), ``curves.png``.
 
-``ZooModel.read`` reads and validates a folder once: the required files, the JSON and its schema, a name
-that can never become a path outside a folder (``NAME_PATTERN``), as many labels as the head has classes,
-and every checksum. A bad file is named in a one-line ``ValueError`` (``FileNotFoundError`` for a missing
-one). Everything else (``load``, ``info``, ``preprocess``, ``export``, ``save``, ``push``) takes the
-``ZooModel``, so a handle is resolved, and its files read, once.
+``ZooModel.read`` reads and validates a folder once, and is the one place that decides what a folder may
+contain: only the files that ``metadata.json`` vouches for (listed with their SHA-256) exist for htkeras,
+each a regular file (no symbolic link, device or FIFO; in the Hugging Face cache, whose files are links, a
+link must stay inside the repo's own cache folder) of a bounded size (``MAX_BYTES``), hashed in chunks; the
+JSON and its schema, with bounded sizes (``validate``); a name that can never become a path outside a
+folder (``NAME_PATTERN``); as many labels as the head has classes. A bad file is named in a one-line
+``ValueError`` (``FileNotFoundError`` for a missing one). Everything else (``load``, ``info``,
+``preprocess``, ``export``, ``save``, ``push``) takes the ``ZooModel``, so a handle is resolved, and its
+files read, once; ``push`` uploads a verified copy of the listed files (``ZooModel.copy_to``), nothing else.
 
 ``write_artifact`` (training runs and ``zoo.save``) and ``write_files`` (regenerated cards) are the only
-writers. They stage every file beside the folder, then move it in: a new folder with one rename; into an
-existing folder (a training run's), file by file with ``metadata.json`` removed first and written last, so
-that a folder whose write was interrupted fails its checksums instead of passing for a model.
+writers, under the folder's write lock (``htkeras.files.writing``). They stage every file beside the folder,
+then move it in: a new folder with one rename; into an existing folder (a training run's), file by file
+with ``metadata.json`` removed first and written last, so that a folder whose write was interrupted fails
+its checksums instead of passing for a model. The new folder holds exactly the files written and those
+``keep`` names: no file of an earlier model in that folder is sealed into the new one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 import shutil
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import json_text
+from ..files import file_sha256, json_text, open_regular, regular_file, staging_folder, writing
 from ..version import __version__
 
 REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
@@ -46,6 +50,17 @@ CONFIG_KEYS = {"name": str, "dataset": dict, "model_spec": dict}
 SPEC_KEYS = {"kind": str, "units": int, "input_shape": list}
 METRICS_KEYS = {"name": str, "data": dict, "split": dict, "parameters": int, "compression": (int, float),
                 "commit": str}
+GIB = 1 << 30
+MAX_BYTES = {"model.weights.h5": 2 * GIB, "curves.png": 16 << 20}  # every other file (JSON, the card): 16 MiB
+MAX_TEXT_BYTES = 16 << 20
+# Bounds on the sizes a config may ask for (a forged one must not make htkeras allocate without limit)
+LIMITS = {"units": 16_384, "num_classes": 100_000, "input_shape": 10_000_000, "num_frames": 100_000,
+          "num_mels": 1_024, "seconds": 600}
+
+
+def max_bytes(name: str) -> int:
+    """The largest size of the zoo file ``name``."""
+    return MAX_BYTES.get(name, MAX_TEXT_BYTES)
 
 
 def check_name(name, what: str = "A zoo model's name") -> str:
@@ -57,15 +72,24 @@ def check_name(name, what: str = "A zoo model's name") -> str:
     return name
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _read_json(path: Path):
+    with open_regular(path, MAX_TEXT_BYTES) as f:
+        data = f.read()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}).") from None
+    except RecursionError:
+        raise ValueError(f"{path} is nested too deeply to be a zoo file.") from None
+
+
+def bounded(value, limit: int, where: str, kind=int):
+    """``value`` when it is a positive ``kind`` (not a bool) of at most ``limit``; a ValueError naming
+    ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, kind) or not 0 < value <= limit:
+        noun = "a positive integer" if kind is int else "a positive number"
+        raise ValueError(f"{where} must be {noun} of at most {limit:,}, got {value!r}.")
+    return value
 
 
 def _check_keys(data, keys: dict, where: str) -> None:
@@ -78,6 +102,29 @@ def _check_keys(data, keys: dict, where: str) -> None:
             raise ValueError(f"{where}: {key!r} must be a {expected}, got {value!r}.")
 
 
+def check_sizes(spec: dict, dataset: dict, where: str) -> None:
+    """The sizes a model spec and a dataset section ask for, each a positive number within ``LIMITS`` (and a
+    sample rate within ``htkeras.data.audio``'s bounds)."""
+    from ..data.audio import check_rate
+
+    bounded(spec.get("units"), LIMITS["units"], f"{where} model_spec 'units'")
+    shape = spec.get("input_shape")
+    if not isinstance(shape, list) or not shape or not all(d is None or isinstance(d, int) for d in shape):
+        raise ValueError(f"{where} model_spec 'input_shape' must be a list of sizes, got {shape!r}.")
+    for size in shape:
+        if size is not None:
+            bounded(size, LIMITS["input_shape"], f"{where} model_spec 'input_shape'")
+    if spec.get("head", "label") == "label":
+        bounded(spec.get("num_classes"), LIMITS["num_classes"], f"{where} model_spec 'num_classes'")
+    for key in ("num_frames", "num_mels"):
+        if key in dataset:
+            bounded(dataset[key], LIMITS[key], f"{where} dataset {key!r}")
+    if "seconds" in dataset:
+        bounded(dataset["seconds"], LIMITS["seconds"], f"{where} dataset 'seconds'", (int, float))
+    if "sample_rate" in dataset:
+        check_rate(dataset["sample_rate"], f"{where} dataset 'sample_rate'")
+
+
 def validate(config, metrics, where: Path | str) -> None:
     """The schema checks of ``ZooModel.read`` on ``config`` and ``metrics`` dicts (also before writing)."""
     _check_keys(config, CONFIG_KEYS, f"{where}/config.json")
@@ -85,7 +132,9 @@ def validate(config, metrics, where: Path | str) -> None:
     _check_keys(config["dataset"], {"name": str}, f"{where}/config.json dataset")
     check_name(config["name"], f"{where}/config.json: 'name'")
     _check_keys(metrics, METRICS_KEYS, f"{where}/metrics.json")
+    _check_keys(metrics["data"], {"name": str}, f"{where}/metrics.json data")
     spec, labels = config["model_spec"], config.get("labels")
+    check_sizes(spec, config["dataset"], f"{where}/config.json")
     if spec.get("head", "label") == "label":
         classes = spec.get("num_classes")
         if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
@@ -94,40 +143,60 @@ def validate(config, metrics, where: Path | str) -> None:
             raise ValueError(f"{where}/config.json: {len(labels)} labels for a head of {classes} classes.")
 
 
+def _member(folder: Path, name: str, within: Path | None) -> Path:
+    """The path to read the zoo file ``name`` of ``folder`` from: the file itself, a regular file within its
+    size bound; in the Hub cache (``within``: the repo's cache folder) the target of its link, which must lie
+    inside ``within``."""
+    path = folder / name
+    if within is not None and path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(within.resolve()):
+            raise ValueError(f"{path} links to {target}, outside the Hub cache folder {within}: refused.")
+        path = target
+    regular_file(path, max_bytes(name))
+    return path
+
+
 @dataclass(frozen=True, eq=False)
 class ZooModel:
     """A zoo model folder, read and validated (see the module docstring). ``handle``: how it was named
-    (a built-in name, ``hf://org/repo[@revision]`` or a folder)."""
+    (a built-in name, ``hf://org/repo[@revision]`` or a folder); ``paths``: where each listed file is read
+    from (its link's target in the Hub cache)."""
 
     folder: Path
     handle: str
     config: dict
     metrics: dict
     checksums: dict
+    paths: dict = field(default_factory=dict)
 
     @classmethod
-    def read(cls, folder, handle=None) -> "ZooModel":
+    def read(cls, folder, handle=None, links_within=None) -> "ZooModel":
+        """Read and check ``folder`` (see the module docstring). ``links_within``: a Hub cache folder, whose
+        links (to its blobs) are followed when they stay inside it; elsewhere no link is read."""
         folder = Path(folder)
-        missing = [name for name in (*REQUIRED_FILES, METADATA) if not (folder / name).is_file()]
+        within = None if links_within is None else Path(links_within)
+        missing = [name for name in (*REQUIRED_FILES, METADATA) if not os.path.lexists(folder / name)]
         if missing:
             raise FileNotFoundError(f"{folder} is not a zoo model folder: missing {', '.join(missing)}.")
-        metadata = _read_json(folder / METADATA)
+        metadata = _read_json(_member(folder, METADATA, within))
         checksums = metadata.get("sha256") if isinstance(metadata, dict) else None
         if not isinstance(checksums, dict) or not set(REQUIRED_FILES) <= set(checksums):
             raise ValueError(f"{folder / METADATA} does not list the SHA-256 of {', '.join(REQUIRED_FILES)}.")
         strange = [name for name in checksums if name not in FILES or name == METADATA]
         if strange:
             raise ValueError(f"{folder / METADATA} lists {strange[0]!r}, which is not a zoo model file.")
+        paths = {}
         for name, digest in checksums.items():
-            path = folder / name
-            if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing (listed in {METADATA}).")
-            if sha256(path) != digest:
-                raise ValueError(f"{path} does not match its SHA-256 in {METADATA}: the file is corrupt or was "
-                                 "changed. Download it again, or write the folder again with htkeras.")
-        config, metrics = _read_json(folder / "config.json"), _read_json(folder / "metrics.json")
+            if not os.path.lexists(folder / name):
+                raise FileNotFoundError(f"{folder / name} is missing (listed in {METADATA}).")
+            paths[name] = _member(folder, name, within)
+            if file_sha256(paths[name], max_bytes(name)) != digest:
+                raise ValueError(f"{folder / name} does not match its SHA-256 in {METADATA}: the file is corrupt or "
+                                 "was changed. Download it again, or write the folder again with htkeras.")
+        config, metrics = _read_json(paths["config.json"]), _read_json(paths["metrics.json"])
         validate(config, metrics, folder)
-        return cls(folder, str(folder if handle is None else handle), config, metrics, dict(checksums))
+        return cls(folder, str(folder if handle is None else handle), config, metrics, dict(checksums), paths)
 
     @property
     def name(self) -> str:
@@ -157,11 +226,32 @@ class ZooModel:
 
     @property
     def weights(self) -> Path:
+        """The weights file (by its name in the folder: Keras reads a file by its ending; in the Hub cache a
+        link, checked by ``read`` to stay in the repo's cache folder)."""
         return self.folder / "model.weights.h5"
 
     def files(self) -> list:
-        """The names of the artifact's files present in its folder (what ``push`` uploads)."""
-        return [name for name in FILES if (self.folder / name).is_file()]
+        """The names of the artifact's files: those ``metadata.json`` lists, and itself."""
+        return [name for name in FILES if name in self.checksums or name == METADATA]
+
+    def copy_to(self, destination) -> Path:
+        """Copy the artifact's files (``files``) into the new folder ``destination``, each checked against its
+        SHA-256 as it is copied (a file changed since ``read`` is refused): exactly the bytes that were
+        verified, and nothing else, e.g. for ``push`` to upload."""
+        import hashlib
+
+        destination = Path(destination)
+        destination.mkdir()
+        for name in self.files():
+            source = self.paths.get(name) or _member(self.folder, name, None)
+            digest = hashlib.sha256()
+            with open_regular(source, max_bytes(name)) as f, open(destination / name, "xb") as out:
+                for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if name != METADATA and digest.hexdigest() != self.checksums[name]:
+                raise ValueError(f"{self.folder / name} changed after it was checked: nothing was copied.")
+        return destination
 
     def __repr__(self) -> str:
         return f"ZooModel({self.name!r}, handle={self.handle!r}, folder={str(self.folder)!r})"
@@ -190,53 +280,64 @@ def _metadata(sources: dict, name: str) -> dict:
     import keras  # the reader needs no Keras: ``htkeras info`` runs without TensorFlow
 
     return {"library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__, "name": name,
-            "sha256": {file: sha256(path) for file, path in sources.items()}}
+            "sha256": {file: file_sha256(path, max_bytes(file)) for file, path in sources.items()}}
 
 
-def write_files(folder, files: dict, *, new: bool = False) -> ZooModel:
+def write_files(folder, files: dict, *, new: bool = False, keep=None) -> ZooModel:
     """Write ``files`` (``{file name: bytes, str, or a function writing to the path it is given}``) into the zoo
     folder ``folder`` and seal it with a new ``metadata.json``; returns the folder read back. ``new``: the
-    folder must not exist yet (it is created with one rename)."""
+    folder must not exist yet (it is created with one rename). ``keep``: the names of the folder's files to
+    seal again with the new ones (default: those its ``metadata.json`` vouches for, checked first); every
+    other zoo file in the folder is removed, so nothing of an earlier model is sealed into this one."""
     folder = Path(folder)
     unknown = set(files) - set(FILES) - {METADATA}
     if unknown or METADATA in files:
         raise ValueError(f"A zoo folder holds {', '.join(FILES)}; cannot write {sorted(unknown | {METADATA} & set(files))}.")
-    if new and folder.exists():
-        raise FileExistsError(f"{folder} exists; write the zoo model into a new folder.")
-    if not new and not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for file, content in files.items():
-            if callable(content):
-                content(staging / file)
-            else:
-                (staging / file).write_bytes(content.encode() if isinstance(content, str) else content)
-        kept = [] if new else [file for file in FILES if file not in files and (folder / file).is_file()]
-        sources = {file: staging / file if file in files else folder / file  # the folder's other files count too
-                   for file in FILES if file != METADATA and (file in files or file in kept)}
-        config, metrics = (_read_json(sources[file]) for file in ("config.json", "metrics.json"))
-        validate(config, metrics, folder)
-        (staging / METADATA).write_text(json_text(_metadata(sources, config["name"])))
+    with writing(folder):
+        if new and os.path.lexists(folder):
+            raise FileExistsError(f"{folder} exists; write the zoo model into a new folder.")
+        if not new and not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a folder.")
         if new:
-            os.rename(staging, folder)
+            kept = []
+        elif keep is None:
+            kept = [file for file in ZooModel.read(folder).files() if file not in files and file != METADATA]
         else:
-            (folder / METADATA).unlink(missing_ok=True)  # from here until the last rename the folder is invalid
-            for file in files:
-                os.replace(staging / file, folder / file)
-            os.replace(staging / METADATA, folder / METADATA)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            kept = [file for file in keep if file not in files]
+        staging = staging_folder(folder)
+        try:
+            for file, content in files.items():
+                if callable(content):
+                    content(staging / file)
+                else:
+                    (staging / file).write_bytes(content.encode() if isinstance(content, str) else content)
+            sources = {file: staging / file for file in files}
+            sources.update({file: _member(folder, file, None) for file in kept})  # hashed where they are
+            config, metrics = (_read_json(sources[file]) for file in ("config.json", "metrics.json"))
+            validate(config, metrics, folder)
+            (staging / METADATA).write_text(json_text(_metadata(sources, config["name"])))
+            if new:
+                os.rename(staging, folder)
+            else:
+                (folder / METADATA).unlink(missing_ok=True)  # from here until the last rename the folder is invalid
+                for file in files:
+                    os.replace(staging / file, folder / file)
+                for file in FILES:  # an earlier model's files that this one does not vouch for
+                    if file not in sources and file != METADATA and os.path.lexists(folder / file):
+                        os.unlink(folder / file)
+                os.replace(staging / METADATA, folder / METADATA)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return ZooModel.read(folder)
 
 
 def write_artifact(folder, *, config: dict, metrics: dict, save_weights, extras: dict | None = None,
-                   new: bool = True) -> ZooModel:
+                   new: bool = True, keep=()) -> ZooModel:
     """Write a zoo model: ``config`` and ``metrics`` (validated first), the weights by
     ``save_weights(path)`` (e.g. ``model.save_weights``), and ``extras`` (``README.md``, ``curves.png``, ...,
-    as in ``write_files``). ``new=False`` writes into an existing folder (a training run's)."""
+    as in ``write_files``). ``new=False`` writes into an existing folder (a training run's), sealing with
+    them only the folder's files named in ``keep`` (a run's own ``cv.json``)."""
     validate(config, metrics, folder)
     files = {"config.json": json_text(config), "metrics.json": json_text(metrics), "model.weights.h5": save_weights,
              **(extras or {})}
-    return write_files(folder, files, new=new)
+    return write_files(folder, files, new=new, keep=keep)

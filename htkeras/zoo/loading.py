@@ -9,6 +9,7 @@ import weakref
 import keras
 import numpy as np
 
+from ..checked_weights import load_weights
 from ..math.tree import positive_int
 from ..models import build_model
 from .artifact import ZooModel
@@ -35,7 +36,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False, train_bac
     zoo_model = resolve(handle)
     num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
     model = build_model(zoo_model.spec)
-    model.load_weights(zoo_model.weights)
+    load_weights(model, zoo_model.weights)  # the file's shapes checked against the model's first
     if not zoo_model.is_classifier and num_classes is not None:
         raise ValueError(f"{zoo_model.name} predicts the next frame; it has no classes to replace.")
     if num_classes is not None and num_classes != zoo_model.spec["num_classes"]:
@@ -80,9 +81,22 @@ def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
     * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
     * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
       model's input length and standardized with the training statistics in config.json.
+
+    Inputs that hold NaN or infinite values are refused, whatever the format: they have no label.
     """
     zoo_model = resolve(handle)
     task = get_task(zoo_model.dataset["name"])
     if task.preprocess is None:
         raise ValueError(f"No preprocessing for a model trained on {task.name!r}.")
-    return task.preprocess(zoo_model, inputs, sample_rate)
+    return check_finite(task.preprocess(zoo_model, inputs, sample_rate), "The inputs")
+
+
+def check_finite(batch, name: str) -> np.ndarray:
+    """``batch`` as a float32 array, refused (ValueError naming ``name``) when it is empty or holds NaN or
+    infinite values: no label of such an input means anything."""
+    batch = np.asarray(batch, np.float32)
+    if batch.size == 0:
+        raise ValueError(f"{name} are empty: there is nothing to classify.")
+    if not np.isfinite(batch).all():
+        raise ValueError(f"{name} hold NaN or infinite values: there is nothing to classify.")
+    return batch

@@ -18,7 +18,7 @@ from ..models import build_model
 from ..version import __version__
 from .artifact import metrics_record, write_artifact
 from .loading import origin
-from .resolver import resolve
+from .resolver import HubHandle, check_endpoint, resolve
 from .tasks import get_task
 
 
@@ -153,25 +153,31 @@ def push(model_or_dir, repo_id: str, *, revision: str | None = None, private: bo
     ``model_or_dir``: a zoo model folder (as ``training.train`` or ``save`` writes it), any handle
     ``zoo.resolve`` accepts, or a ``keras.Model``, which is first written by ``save(model, ...,
     **save_kwargs)`` (``base``, ``labels``, ``evaluate_on`` and ``data``, as there).
-    Uploads ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata
-    says ``library_name: keras``), ``cv.json`` and ``curves.png`` where present, and the folder's
-    ``metadata.json`` (htkeras and Keras versions, SHA-256 of each file). The repo is created if needed.
-    ``HF_ENDPOINT`` and the token (``token`` or ``HF_TOKEN``/``hf auth login``) are the Hub client's.
+    Uploads what the folder's ``metadata.json`` vouches for, and nothing else: ``config.json``,
+    ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata says ``library_name:
+    keras``), ``cv.json`` and ``curves.png`` where listed, and ``metadata.json`` itself (htkeras and Keras
+    versions, SHA-256 of each file), from a copy checked against those checksums (``ZooModel.copy_to``: no
+    link is followed, no file changed since it was checked is sent). The repo is created if needed.
+    ``HF_ENDPOINT`` (https, see ``resolver.check_endpoint``) and the token (``token`` or
+    ``HF_TOKEN``/``hf auth login``) are the Hub client's.
     """
     from huggingface_hub import HfApi
 
+    hub = HubHandle.parse(f"hf://{repo_id}" + (f"@{revision}" if revision else ""))
+    check_endpoint()
     with tempfile.TemporaryDirectory() as staging:
         if isinstance(model_or_dir, keras.Model):
             zoo_model = resolve(save(model_or_dir, Path(staging) / "saved",
-                                     name=save_kwargs.pop("name", repo_id.split("/")[-1]), **save_kwargs))
+                                     name=save_kwargs.pop("name", hub.repo.split("/")[-1]), **save_kwargs))
         elif save_kwargs:
             raise TypeError(f"{sorted(save_kwargs)} are for pushing a keras.Model, not a folder.")
         else:
             zoo_model = resolve(model_or_dir)
+        checked = zoo_model.copy_to(Path(staging) / "upload")
         api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
+        api.create_repo(hub.repo, private=private, exist_ok=True)
         info = api.upload_folder(
-            folder_path=zoo_model.folder, repo_id=repo_id, revision=revision, allow_patterns=zoo_model.files(),
+            folder_path=checked, repo_id=hub.repo, revision=hub.revision, allow_patterns=zoo_model.files(),
             commit_message=commit_message or f"Upload {zoo_model.name} with htkeras {__version__}",
         )
     return info.commit_url
