@@ -270,6 +270,8 @@ def test_absurd_cpu_device_counts_and_validation_fractions_are_refused(tmp_path,
     assert "validation.fraction must be a positive number of at most 0.5" in train_cli([whole, "--out", tmp_path / "r"],
                                                                                        capsys)
     assert not (tmp_path / "r").exists()
+    frames = config_file(tmp_path, dataset={"name": "fsdd", "num_frames": 10**9, "num_mels": 40})
+    assert "dataset 'num_frames' must be a positive integer" in train_cli([frames, "--out", tmp_path / "r"], capsys)
 
 
 def test_checksums_are_computed_in_chunks(tmp_path):

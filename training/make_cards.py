@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from htkeras.zoo.artifact import write_files
+from htkeras.zoo.artifact import OPTIONAL_FILES, REQUIRED_FILES, write_files
 from htkeras.zoo.publish import hub_metadata
 
 from .run_io import atomic_write, read_json
@@ -317,7 +317,10 @@ def main(argv=None):
     every = load_metrics(zoo)
     for name in every:
         text = card(name, every)
-        write_files(zoo / name, {"README.md": text})  # the artifact's writer: the card, then new checksums
+        # the artifact's writer: the card, then new checksums over the run's own files (this tool regenerates the
+        # cards of folders that training runs wrote; anything else in a folder stays out of its seal)
+        kept = [file for file in (*REQUIRED_FILES, *OPTIONAL_FILES) if file != "README.md" and (zoo / name / file).exists()]
+        write_files(zoo / name, {"README.md": text}, keep=kept)
     classifiers = {name: m for name, m in every.items() if not is_next_step(m)}
     metrics = {name: m for name, m in classifiers.items() if not has_test_split(m) and not m.get("backbone")}
     embedded = {name: m for name, m in classifiers.items() if m.get("backbone")}

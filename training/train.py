@@ -84,7 +84,16 @@ from htkeras.data.sets import NextStepData
 from htkeras.data.streaming import ClipSource
 from htkeras.files import BusyError, writing
 from htkeras.models import adapt_features, backbone_layer, build_model, head_spec, with_backbone
-from htkeras.zoo.artifact import METADATA, ZooModel, bounded, check_name, metrics_record, write_artifact
+from htkeras.zoo.artifact import (
+    LIMITS,
+    METADATA,
+    ZooModel,
+    bounded,
+    check_dataset_sizes,
+    check_name,
+    metrics_record,
+    write_artifact,
+)
 from htkeras.zoo.tasks import get_task
 
 from .checkpoint import (
@@ -113,7 +122,8 @@ def check_config_values(config: dict, where: str) -> None:
     model, training = config["model"], {**DEFAULTS, **config["training"]}
     if not isinstance(model, dict) or not isinstance(training, dict) or not isinstance(config["dataset"], dict):
         raise ValueError(f"{where}: 'dataset', 'model' and 'training' must be JSON objects.")
-    bounded(model.get("units"), 16_384, f"{where}: model.units")
+    bounded(model.get("units"), LIMITS["units"], f"{where}: model.units")
+    check_dataset_sizes(config["dataset"], f"{where}:")
     bounded(training["batch_size"], MAX_BATCH, f"{where}: training.batch_size")
     bounded(training["learning_rate"], 10.0, f"{where}: training.learning_rate", (int, float))
     if training.get("epochs") != "cv":

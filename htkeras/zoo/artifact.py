@@ -29,6 +29,7 @@ its checksums instead of passing for a model. The new folder holds exactly the f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -38,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import file_sha256, json_text, open_regular, regular_file, staging_folder, writing
+from ..files import CHUNK, file_sha256, json_text, open_regular, regular_file, staging_folder, writing
 from ..version import __version__
 
 REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
@@ -105,8 +106,6 @@ def _check_keys(data, keys: dict, where: str) -> None:
 def check_sizes(spec: dict, dataset: dict, where: str) -> None:
     """The sizes a model spec and a dataset section ask for, each a positive number within ``LIMITS`` (and a
     sample rate within ``htkeras.data.audio``'s bounds)."""
-    from ..data.audio import check_rate
-
     bounded(spec.get("units"), LIMITS["units"], f"{where} model_spec 'units'")
     shape = spec.get("input_shape")
     if not isinstance(shape, list) or not shape or not all(d is None or isinstance(d, int) for d in shape):
@@ -116,6 +115,13 @@ def check_sizes(spec: dict, dataset: dict, where: str) -> None:
             bounded(size, LIMITS["input_shape"], f"{where} model_spec 'input_shape'")
     if spec.get("head", "label") == "label":
         bounded(spec.get("num_classes"), LIMITS["num_classes"], f"{where} model_spec 'num_classes'")
+    check_dataset_sizes(dataset, where)
+
+
+def check_dataset_sizes(dataset: dict, where: str) -> None:
+    """The sizes a dataset section asks for (frames, mel bands, seconds, sample rate), within ``LIMITS``."""
+    from ..data.audio import check_rate
+
     for key in ("num_frames", "num_mels"):
         if key in dataset:
             bounded(dataset[key], LIMITS[key], f"{where} dataset {key!r}")
@@ -238,15 +244,13 @@ class ZooModel:
         """Copy the artifact's files (``files``) into the new folder ``destination``, each checked against its
         SHA-256 as it is copied (a file changed since ``read`` is refused): exactly the bytes that were
         verified, and nothing else, e.g. for ``push`` to upload."""
-        import hashlib
-
         destination = Path(destination)
         destination.mkdir()
         for name in self.files():
             source = self.paths.get(name) or _member(self.folder, name, None)
             digest = hashlib.sha256()
             with open_regular(source, max_bytes(name)) as f, open(destination / name, "xb") as out:
-                for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                for chunk in iter(lambda f=f: f.read(CHUNK), b""):
                     digest.update(chunk)
                     out.write(chunk)
             if name != METADATA and digest.hexdigest() != self.checksums[name]:

@@ -4,8 +4,8 @@
 * ``hf://org/repo`` or ``hf://org/repo@revision``: downloaded once by ``huggingface_hub`` into its cache
   (``HF_ENDPOINT``, ``HF_HUB_OFFLINE`` and revision pinning are the Hub client's). The handle is checked
   first (``HubHandle``: a repo and a revision that can never become paths); the endpoint must be https
-  unless ``HTKERAS_ALLOW_HTTP_HUB=1`` (a local test Hub); the server's commit sha and file sizes are checked
-  before anything is downloaded, and the folder the client returns, with every file's link, must lie in
+  unless ``HTKERAS_ALLOW_HTTP_HUB=1`` (a local test Hub); the server's commit sha, ETags and file sizes are
+  checked before anything is downloaded, and the folder the client returns, with every file's link, must lie in
   the repo's own cache folder. A cached copy that fails its checksums is downloaded again once;
 * a local folder holding a zoo model's files (``./name`` for a folder that has a built-in's name: a bare
   built-in name always means the built-in);
