@@ -99,6 +99,7 @@ from htkeras.zoo.tasks import get_task
 from .checkpoint import (
     BEST_WEIGHTS,
     RunError,
+    changed_keys,
     check_config,
     fingerprint,
     holds_checkpoint,
@@ -391,14 +392,13 @@ def own_cv(out: Path, config: dict, needed: bool, overwrite: bool) -> dict | Non
     if not path.exists():
         return None
     cv = read_json(path)
-    try:
-        check_config(cv.get("config") if isinstance(cv, dict) else None, config, path)
-    except RunError as error:
-        if needed or not overwrite:
-            raise RunError(f"{error} (the final run uses only a cross-validation of its own config: run --cv again, or "
-                           "remove it)") from None
-        return None
-    return cv
+    made_with = cv.get("config") if isinstance(cv, dict) else None
+    if made_with is not None and fingerprint(made_with) == fingerprint(config):
+        return cv
+    if needed or not overwrite:
+        raise RunError(f"{path} was made with another config (differs in: {', '.join(changed_keys(made_with or {}, config))}); "
+                       "the final run uses only a cross-validation of its own config: run --cv again, or remove it.")
+    return None
 
 
 def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE,

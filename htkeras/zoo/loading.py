@@ -88,7 +88,7 @@ def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
     task = get_task(zoo_model.dataset["name"])
     if task.preprocess is None:
         raise ValueError(f"No preprocessing for a model trained on {task.name!r}.")
-    return check_finite(task.preprocess(zoo_model, inputs, sample_rate), "The inputs")
+    return check_finite(task.preprocess(zoo_model, inputs, sample_rate), "the inputs")
 
 
 def check_finite(batch, name: str) -> np.ndarray:
@@ -96,7 +96,7 @@ def check_finite(batch, name: str) -> np.ndarray:
     infinite values: no label of such an input means anything."""
     batch = np.asarray(batch, np.float32)
     if batch.size == 0:
-        raise ValueError(f"{name} are empty: there is nothing to classify.")
+        raise ValueError(f"No values in {name} (empty): there is nothing to classify.")
     if not np.isfinite(batch).all():
-        raise ValueError(f"{name} hold NaN or infinite values: there is nothing to classify.")
+        raise ValueError(f"NaN or infinite values in {name}: there is nothing to classify.")
     return batch
