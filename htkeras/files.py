@@ -43,7 +43,7 @@ def write_json(path, data) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json_text(data)))
 
 
-_HELD: dict = {}  # lock path -> (descriptor, depth): a process may nest writes to one target
+_HELD: set = set()  # the lock paths this process holds: a write nested in another to the same target
 
 
 def _staging_prefix(target: Path) -> str:
@@ -70,12 +70,7 @@ def writing(target):
     lock = target.parent / f".{target.name}.lock"
     key = str(lock)
     if key in _HELD:  # this process holds it already (a run that publishes into its own folder)
-        descriptor, depth = _HELD[key]
-        _HELD[key] = (descriptor, depth + 1)
-        try:
-            yield target
-        finally:
-            _HELD[key] = (descriptor, depth)
+        yield target
         return
     import fcntl
 
@@ -86,20 +81,20 @@ def writing(target):
         except BlockingIOError:
             os.close(descriptor)
             raise BusyError(f"{target} is being written by another htkeras process (it holds {lock}); wait for it to "
-                       "finish, or write somewhere else.") from None
+                            "finish, or write somewhere else.") from None
         try:
             if os.stat(lock, follow_symlinks=False).st_ino == os.fstat(descriptor).st_ino:
                 break  # still the file at that path (not one that the last holder removed meanwhile)
         except FileNotFoundError:
             pass
         os.close(descriptor)
-    _HELD[key] = (descriptor, 1)
+    _HELD.add(key)
     try:
         for stale in glob.glob(os.path.join(glob.escape(str(target.parent)), glob.escape(_staging_prefix(target)) + "*")):
             shutil.rmtree(stale, ignore_errors=True)
         yield target
     finally:
-        del _HELD[key]
+        _HELD.discard(key)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock)
         os.close(descriptor)
@@ -139,10 +134,13 @@ def open_regular(path, limit: int):
     return os.fdopen(descriptor, "rb")
 
 
-def file_sha256(path, limit: int) -> str:
-    """The SHA-256 of the regular file ``path`` (``open_regular``), read in chunks of ``CHUNK`` bytes."""
+def file_sha256(path, limit: int, copy_to=None) -> str:
+    """The SHA-256 of the regular file ``path`` (``open_regular``), read in chunks of ``CHUNK`` bytes; with
+    ``copy_to`` (a path that must not exist), the same bytes are written there as they are hashed."""
     digest = hashlib.sha256()
-    with open_regular(path, limit) as f:
+    with open_regular(path, limit) as f, open(copy_to, "xb") if copy_to else contextlib.nullcontext() as out:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
+            if out is not None:
+                out.write(chunk)
     return digest.hexdigest()

@@ -107,8 +107,9 @@ def as_float_waveform(samples, name: str = "the waveform") -> np.ndarray:
     if x.dtype.kind != "f":
         raise ValueError(f"{name} must hold numbers (float in [-1, 1] or integer samples), got {x.dtype}.")
     x = x.astype(np.float32)
-    if x.size and np.isfinite(x).all() and float(np.abs(x).max()) > MAX_FLOAT_PEAK:
-        raise ValueError(f"{name} peaks at {float(np.abs(x).max()):g}: float waveforms are in [-1, 1]. Integer samples "
+    peak = float(np.abs(x).max()) if x.size else 0.0  # NaN or inf: refused by check_waveform, by name
+    if np.isfinite(peak) and peak > MAX_FLOAT_PEAK:
+        raise ValueError(f"{name} peaks at {peak:g}: float waveforms are in [-1, 1]. Integer samples "
                          "read as floats? Pass the integer array (it is scaled by its type) or divide by 32768 (16-bit).")
     return x
 

@@ -29,7 +29,6 @@ its checksums instead of passing for a model. The new folder holds exactly the f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -39,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import CHUNK, file_sha256, json_text, open_regular, regular_file, staging_folder, writing
+from ..files import file_sha256, json_text, open_regular, regular_file, staging_folder, writing
 from ..version import __version__
 
 REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
@@ -248,12 +247,8 @@ class ZooModel:
         destination.mkdir()
         for name in self.files():
             source = self.paths.get(name) or _member(self.folder, name, None)
-            digest = hashlib.sha256()
-            with open_regular(source, max_bytes(name)) as f, open(destination / name, "xb") as out:
-                for chunk in iter(lambda f=f: f.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if name != METADATA and digest.hexdigest() != self.checksums[name]:
+            digest = file_sha256(source, max_bytes(name), copy_to=destination / name)
+            if name != METADATA and digest != self.checksums[name]:
                 raise ValueError(f"{self.folder / name} changed after it was checked: nothing was copied.")
         return destination
 
