@@ -156,8 +156,27 @@ def precision_section(result: dict) -> list:
     return lines
 
 
+def fine_tune_speed_section(result: dict) -> list:
+    hw = result["hardware"]
+    return [
+        f"Fine-tuning {result['model']} on {result['labels']} new labels (who speaks), {result['clips']} real FSDD clips, "
+        f"batch 32, {hw['cpu_cores']} CPU cores, {hw['backend']} backend, commit `{result['commit'][:12]}` "
+        "(`python -m benchmarks.fine_tune_speed`; the median epoch after the first of each):",
+        "",
+        "| route | seconds per epoch | one-off |",
+        "| --- | ---: | ---: |",
+        f"| `zoo.load(num_classes=K)` + `fit` (front-end in every epoch) | {result['fit_seconds_per_epoch']:.2f} | – |",
+        f"| `zoo.fine_tune` (features once, head trained on them) | {result['fine_tune_seconds_per_epoch']:.3f} | "
+        f"{result['feature_seconds']:.1f} s of features |",
+        "",
+        f"- Goal: fine_tune at least {result['goal']:g}× faster per epoch: "
+        f"{'met' if result['ratio'] >= result['goal'] else '**not met**'} ({result['ratio']:.1f}×).",
+    ]
+
+
 SECTIONS = {"dense_layers": dense_layers_section, "recurrent": recurrent_section, "scaling": scaling_section,
-            "tflite": tflite_section, "tflite_runtimes": tflite_runtimes_section, "precision": precision_section}
+            "tflite": tflite_section, "tflite_runtimes": tflite_runtimes_section, "precision": precision_section,
+            "fine_tune_speed": fine_tune_speed_section}
 
 
 def headline(results: dict) -> list:

@@ -6,6 +6,7 @@
     htkeras evaluate fsdd-fdht-lstm [--data-dir ../shared/data] [--speakers george ...]
     htkeras evaluate fashion-fdht-lstm     (the published test split of Fashion-MNIST or a UEA set)
     htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1] [--part head]
+    htkeras export my-tuned-folder --format tflite-int8 --out exported/ --check-data clips/   (clips/<label>/*.wav)
 """
 
 from __future__ import annotations
@@ -48,27 +49,38 @@ def _features(zoo_model, path):
 
 
 def _inputs(zoo, zoo_model, paths):
-    """``(names, model input batch, silent)``: every input preprocessed, except wav files that are silent
-    (``silent``: ``(path, peak dBFS)``), which get no label."""
+    """``(names, model input batch, failed)``: every input preprocessed, except those that cannot be read or
+    are silent wav files, which get no label (``failed``: a one-line message for each, in order; the others
+    go on)."""
+    import warnings
+
     import numpy as np
 
     from .data.audio import SILENCE_DBFS, peak_dbfs, read_wav
 
-    batches, names, silent = [], [], []
+    batches, names, failed = [], [], []
     for path in paths:
-        if str(path).endswith(".npy"):
-            more, batch = _features(zoo_model, path)
-            names += more
-        else:
-            waveform, rate = read_wav(path)  # checked: finite, bounded, any PCM or float encoding
-            level = peak_dbfs(waveform)
-            if level < SILENCE_DBFS:
-                silent.append((path, level))
-                continue
-            batch = zoo.preprocess(zoo_model, [waveform], sample_rate=rate)
-            names.append(path)
+        try:
+            if str(path).endswith(".npy"):
+                more, batch = _features(zoo_model, path)
+            else:
+                waveform, rate = read_wav(path)  # checked: finite, bounded, any PCM or float encoding
+                level = peak_dbfs(waveform)
+                if level < SILENCE_DBFS:
+                    failed.append(f"{path} is silent (peak {level:.0f} dBFS): no label")
+                    continue
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    batch = zoo.preprocess(zoo_model, [waveform], sample_rate=rate)
+                for warning in caught:  # e.g. a clip far shorter than a word: said next to its file
+                    print(f"warning: {printable(path)}: {printable(warning.message)}", file=sys.stderr)
+                more = [path]
+        except (ValueError, OSError) as error:
+            failed.append(str(error))
+            continue
+        names += more
         batches.append(batch)
-    return names, np.concatenate(batches) if batches else None, silent
+    return names, np.concatenate(batches) if batches else None, failed
 
 
 def _positive(text: str) -> int:
@@ -111,7 +123,11 @@ def main(argv=None):
             sub.add_argument("--overwrite", action="store_true", help="replace an existing export at the same path")
             sub.add_argument("--allow-accuracy-drop", action="store_true",
                              help="tflite-int8: keep a file that loses more accuracy than the check allows")
-            sub.add_argument("--data-dir", default=None, help="real data for the check and int8 calibration")
+            sub.add_argument("--data-dir", default=None, help="data root of the model's dataset for the check and int8 "
+                             "calibration (default: $HTKERAS_DATA or ../shared/data, else the clips bundled with htkeras)")
+            sub.add_argument("--check-data", default=None, metavar="DIR",
+                             help="labelled clips to check and calibrate on instead: one sub-folder of .wav files per "
+                             "label (a fine-tuned model's own labels)")
             sub.add_argument("--allow-flex", action="store_true", help="accept TensorFlow (Flex) ops in TFLite")
             sub.add_argument("--int8-io", action="store_true", help="tflite-int8: int8 input and output too")
             sub.add_argument("--part", choices=("whole", "head"), default="whole",
@@ -145,17 +161,21 @@ def run(zoo, args) -> None:
         if not zoo_model.is_classifier:
             raise ValueError(f"{args.model} predicts next frames, not labels: load it with htkeras.zoo.load and "
                              "call it on (batch, T, 88) piano rolls.")
-        names, x, silent = _inputs(zoo, zoo_model, args.inputs)
+        names, x, failed = _inputs(zoo, zoo_model, args.inputs)
         for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0) if names else []):
             print(f"{printable(path)}: {printable(labels[int(p.argmax())])} ({p.max():.2f})")
-        if silent:
-            raise ValueError("; ".join(f"{path} is silent (peak {level:.0f} dBFS): no label" for path, level in silent))
+        if failed:
+            sys.stdout.flush()
+            for message in failed:  # each on its own line, after every label that could be given
+                print(f"error: {printable(message)}", file=sys.stderr)
+            raise ValueError(f"{len(failed)} of {len(args.inputs)} inputs got no label (above).")
     elif args.command == "evaluate":
         evaluate(zoo, zoo_model, args)
     else:
         from .deploy.export import export
 
         print(export(zoo_model, args.format, args.out, version=args.version, data_dir=args.data_dir,
+                     check_folder=args.check_data,
                      allow_flex=args.allow_flex, int8_io=args.int8_io, allow_accuracy_drop=args.allow_accuracy_drop,
                      overwrite=args.overwrite, part=args.part, verbose=_progress()))
 

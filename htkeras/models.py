@@ -36,6 +36,8 @@ from .factory import make_cell
 from .lookup import lookup
 
 HEADS = ("label", "next_step")
+OUTPUT_LAYERS = {"label": "label", "next_step": "next_frame"}  # each head's output layer, by name
+CLASSIFIER_HEAD = OUTPUT_LAYERS["label"]  # what a new label set replaces
 SPEC_KEYS = {"kind", "cell", "units", "ranks", "options", "input_shape", "num_classes", "num_outputs", "head",
              "frontend", "backbone", "masking", "normalize_features"}
 # pretrained backbones by name: factory(weights, trainable) -> a built layer, and the ``weights`` value of its
@@ -63,13 +65,21 @@ def with_backbone(spec: dict, head: keras.Model) -> keras.Model:
     """The whole model of ``spec``: its pretrained backbone, then the layers of the trained ``head`` (built from
     ``head_spec``), weights copied layer by layer (a layer missing or of another shape is an error)."""
     model = build_model(spec, pretrained=True)
-    for layer in head.layers:
-        if layer.weights:
-            target = model.get_layer(layer.name)
-            target.set_weights(layer.get_weights())
-            if hasattr(target, "finalize_state"):  # Normalization computes its mean and variance from them here
-                target.finalize_state()
+    copy_layer_weights(head, model)
     return model
+
+
+def copy_layer_weights(source: keras.Model, target: keras.Model, skip=()) -> None:
+    """Copy the weights of every layer of ``source`` that has some into the layer of ``target`` with the same
+    name (a layer missing or of other shapes is an error), except the layers named in ``skip``. A
+    ``Normalization`` layer is refreshed after its copy (it computes its mean and variance from its weights
+    only then: a plain ``set_weights`` of the whole model leaves the old ones in use)."""
+    for layer in source.layers:
+        if layer.weights and layer.name not in skip:
+            copied = target.get_layer(layer.name)
+            copied.set_weights(layer.get_weights())
+            if hasattr(copied, "finalize_state"):
+                copied.finalize_state()
 
 
 def split_backbone(model: keras.Model) -> tuple:
@@ -83,6 +93,20 @@ def split_backbone(model: keras.Model) -> tuple:
     backbone = keras.Sequential([keras.Input(model.input_shape[1:], name="waveform"), first], name=f"{model.name}_backbone")
     head = keras.Sequential([keras.Input(features[1:], name="features"), *model.layers[1:]], name=f"{model.name}_head")
     return backbone, head
+
+
+def compile_model(model: keras.Model, spec: dict, training: dict | None = None) -> keras.Model:
+    """``model`` (built from ``spec``) compiled as training does and ``zoo.load`` gives it: Adam at the
+    ``training`` section's ``learning_rate`` (default 0.001; gradients clipped to its ``clipnorm`` when given),
+    sparse cross-entropy and accuracy for a classifier, binary cross-entropy per key for a next-step model.
+    Returns ``model``."""
+    training = training or {}
+    optimizer = keras.optimizers.Adam(float(training.get("learning_rate", 0.001)), clipnorm=training.get("clipnorm"))
+    if spec.get("head") == "next_step":
+        model.compile(optimizer, "binary_crossentropy")
+    else:
+        model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
 def adapt_features(model: keras.Model, x) -> None:
@@ -114,7 +138,8 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             keras.Input(tuple(spec["input_shape"]), name="frames"),
             *frontend,
             rnn(cell, return_sequences=True, name=name),
-            keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", dtype="float32", name="next_frame"),
+            keras.layers.Dense(int(spec["num_outputs"]), activation="sigmoid", dtype="float32",
+                               name=OUTPUT_LAYERS["next_step"]),
         ]
     elif spec.get("backbone"):
         layers = [
@@ -122,7 +147,7 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             backbone_layer(spec, pretrained),
             *norm,
             rnn(cell, name=name),
-            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name="label"),
+            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name=CLASSIFIER_HEAD),
         ]
     else:
         layers = [
@@ -131,6 +156,6 @@ def build_model(spec: dict, pretrained: bool = False) -> keras.Model:
             *norm,
             *frontend,
             rnn(cell, name=name),
-            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name="label"),
+            keras.layers.Dense(int(spec["num_classes"]), activation="softmax", dtype="float32", name=CLASSIFIER_HEAD),
         ]
     return keras.Sequential(layers, name=name)

@@ -37,7 +37,8 @@ def test_saved_model_in_tf_serving_layout(fsdd, tmp_path):
     signature = tf.saved_model.load(str(version)).signatures["serving_default"]
     (spec,) = signature.structured_input_signature[1].values()
     assert spec.name == "features" and spec.shape.as_list() == [None, 40, 40]
-    assert set(signature.structured_outputs) == {"probabilities", "class_id"}
+    assert set(signature.structured_outputs) == {"probabilities", "class_id", "label"}
+    assert (version / "assets" / "labels.txt").read_text().split() == [str(d) for d in range(10)]
     x, y = fsdd
     outputs = signature(features=tf.constant(x[:8]))
     np.testing.assert_allclose(outputs["probabilities"].numpy(), zoo.load(NAME).predict(x[:8], verbose=0), atol=1e-5)

@@ -17,6 +17,7 @@ OTHER_TESTS = {  # how the block starts: the tests that run its calls
     "from htkeras.backbones import decode_predictions, efficientnet_lite0, preprocess_images": "tests/test_efficientnet.py",
     'backbone = htkeras.backbones.SavedModelBackbone("path/or/handle")': "tests/test_backbones.py",
     "from htkeras.data.streaming import stream_video_dataset": "tests/test_video.py",
+    "from htkeras import zoo\nfrom htkeras.deploy import ExportError": "tests/test_fine_tune_deploy.py",
 }
 
 

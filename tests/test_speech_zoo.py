@@ -184,5 +184,6 @@ def test_saved_model_of_the_whole_pipeline_serves_waveforms(check_data, tmp_path
     report = export(NAME, "saved_model", tmp_path, data=check_data)
     assert report.max_abs_difference <= 1e-5 and report.keras_accuracy == report.exported_accuracy
     serve = tf.saved_model.load(report.path).signatures["serving_default"]
-    outputs = serve(features=tf.constant(check_data[0][:3]))
+    outputs = serve(waveform=tf.constant(check_data[0][:3]))
     assert outputs["probabilities"].shape == (3, 10) and outputs["class_id"].shape == (3,)
+    assert [v.decode() for v in outputs["label"].numpy()] == [str(i) for i in outputs["class_id"].numpy()]

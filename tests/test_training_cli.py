@@ -144,6 +144,7 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
            "(1.8 points ahead)" in text
     card = (zoo / "fsdd-fdht-lstm" / "README.md").read_text()
     assert "65.1 ± 2.0% at 3 epochs" in card and "**not met**: at least 90% on unseen speakers" in card
+    assert "## Intended use and limitations" in card and "only 5 speakers" in card
     assert "## Fashion-MNIST" in text and "| 87.65 | 88.00 | 3 (2) |" in text
     card = (zoo / "fashion-fdht-lstm" / "README.md").read_text()
     assert "**Test accuracy 87.65%**" in card and "pipeline_tag: image-classification" in card

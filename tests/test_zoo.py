@@ -60,7 +60,7 @@ def test_load_preprocess_predict_in_one_line_each(name, george, tmp_path):
 def test_preprocess_resamples_other_rates(george):
     waveform = george[0][0]
     upsampled = np.interp(np.arange(2 * len(waveform)) / 2, np.arange(len(waveform)), waveform)
-    a = zoo.preprocess("fsdd-lstm", [waveform])
+    a = zoo.preprocess("fsdd-lstm", [waveform], sample_rate=8000)
     b = zoo.preprocess("fsdd-lstm", [upsampled], sample_rate=16000)
     assert np.abs(a - b).mean() < 0.1 * np.abs(a).mean()
 
@@ -71,7 +71,7 @@ def test_fine_tune_on_speaker_identity(tmp_path):
     _fsdd_or_skip()
     records = load_fsdd()
     speakers = sorted({r[2] for r in records})
-    x = zoo.preprocess("fsdd-fdht-lstm", [r[0] for r in records])
+    x = zoo.preprocess("fsdd-fdht-lstm", [r[0] for r in records], sample_rate=8000)
     y = np.array([speakers.index(r[2]) for r in records])
     take = np.array([r[3] for r in records])
     train, test = take < 35, take >= 35  # recordings of every speaker on both sides, split by take
@@ -108,7 +108,7 @@ def test_command_line(george, tmp_path, capsys):
     from htkeras import cli
 
     waveforms, digits = george
-    np.save(tmp_path / "two.npy", zoo.preprocess("fsdd-lstm", waveforms[:2]))
+    np.save(tmp_path / "two.npy", zoo.preprocess("fsdd-lstm", waveforms[:2], sample_rate=8000))
     cli.main(["predict", "fsdd-lstm", str(tmp_path / "two.npy")])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(": ")[1].split()[0] for line in lines] == [str(d) for d in digits[:2]]

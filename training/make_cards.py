@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from htkeras.zoo.artifact import OPTIONAL_FILES, REQUIRED_FILES, write_files
-from htkeras.zoo.publish import hub_metadata
+from htkeras.zoo.publish import hub_metadata, parameter_lines, use_lines
 
 from .run_io import atomic_write, read_json
 
@@ -82,21 +82,31 @@ def trained_parameters(m: dict) -> int:
     return m.get("trainable_parameters", m["parameters"])
 
 
+def task_text(m: dict) -> str:
+    """The run's task, with the measured figure beside a claim of speaker independence (the accuracy on
+    speakers the model never heard, by cross-validation), or the claim left out where none was measured."""
+    task, cv = str(m.get("task")), m.get("cross_validation")
+    if "speaker independent" not in task:
+        return task
+    if not cv:
+        return task.replace(", speaker independent", "").replace("speaker independent", "")
+    return task.replace("speaker independent", f"speaker independent: {_cv(m)}% on speakers it never heard "
+                        "(leave-one-speaker-out cross-validation)")
+
+
 def _card_head(name: str, m: dict, data_line: str) -> list:
     """The lines every card starts with: the Hub metadata header (the card is also the Hugging Face Hub
-    card that ``htkeras.zoo.push`` uploads), the title, the task and data, and the parameter count (with a
-    frozen backbone: the head's, then the backbone's provenance)."""
-    sizes = (f"{trained_parameters(m):,} ({m['compression']:.1f}× fewer than the same model with dense gate "
-             f"matrices, {m['dense_parameters']:,})")
+    card that ``htkeras.zoo.push`` uploads), the title, the task and data, and the parameter count, trained
+    and whole (with a frozen backbone: the head's, the whole model's, then the backbone's provenance)."""
     backbone = m.get("backbone")
     return [
         *hub_metadata(m["config"]),
         f"# {name}",
         "",
-        f"Task: {m.get('task')}. Data: {data_line}.",
+        f"Task: {task_text(m)}. Data: {data_line}.",
         "",
-        *([f"- Parameters: {sizes}."] if not backbone else [
-            f"- Trained parameters (the recurrent head): {sizes}; with the frozen front-end {m['parameters']:,} in all.",
+        *parameter_lines(m, backbone and "front-end"),
+        *([] if not backbone else [
             f"- Front-end: {BACKBONE_SOURCES[backbone['name']]}. Its features of every recording were computed once "
             f"({backbone['feature_seconds']:.0f} s) and the head trained on them; the published model is the front-end "
             "and the head in one `keras.Model`, waveform in, probabilities out.",
@@ -128,6 +138,7 @@ def test_split_card(name: str, m: dict) -> str:
         "",
         "![training curves](curves.png)",
         "",
+        *use_lines(m["config"]),
         f"Files: `config.json` (model spec, labels{', standardization statistics' if m['dataset'] == 'uea' else ''}), "
         f"`model.weights.h5`, `metrics.json`. Load with `htkeras.zoo.load(\"{name}\")`; `htkeras.zoo.preprocess` "
         "gives its input from raw data; `htkeras evaluate` re-measures the test accuracy.",
@@ -149,6 +160,7 @@ def next_step_card(name: str, m: dict) -> str:
         "",
         "![training curves](curves.png)",
         "",
+        *use_lines(m["config"]),
         "Files: `config.json` (model spec), `model.weights.h5`, `metrics.json`. Load with "
         f"`htkeras.zoo.load(\"{name}\")`: it maps frames `(batch, T, 88)` to the probability of each key at t + 1.",
     ]
@@ -178,8 +190,15 @@ def _table(metrics: dict, columns: list) -> str:
     return "\n".join(rows)
 
 
-def table(metrics: dict) -> str:
-    return _table(metrics, [("leave-one-speaker-out accuracy (%)", _cv), ("epochs", lambda m: str(m["epochs"]))])
+def _whole(m: dict) -> str:
+    """The whole model's parameters, and its compression against the same model with a dense head."""
+    whole = m["parameters"] - trained_parameters(m) + m["dense_parameters"]
+    return f"{m['parameters']:,} ({whole / m['parameters']:.2f}×)"
+
+
+def table(metrics: dict, whole: bool = False) -> str:
+    return _table(metrics, [*([("whole model (compression)", _whole)] if whole else []),
+                            ("leave-one-speaker-out accuracy (%)", _cv), ("epochs", lambda m: str(m["epochs"]))])
 
 
 def target_lines(metrics: dict, target: dict) -> list:
@@ -244,6 +263,7 @@ def card(name: str, metrics: dict) -> str:
         *(["## Target", "", *target_lines(fsdd_group(metrics, name), TARGET[name]), ""] if name in TARGET else []),
         "![training curves](curves.png)",
         "",
+        *use_lines(m["config"]),
         "Licence of the data: CC BY-SA 4.0 (FSDD). Files: `config.json` (model spec and labels), "
         "`model.weights.h5`, `metrics.json`, `cv.json`.",
     ]
@@ -351,9 +371,10 @@ def main(argv=None):
             "",
             "Waveform in, probabilities out. The front-end, frozen: " + BACKBONE_SOURCES["speech_embedding"] + ". Then "
             "a recurrent head over those vectors. Parameters and compression are the head's (what was trained); the "
-            "same leave-one-speaker-out cross-validation chooses the epochs.",
+            "whole model's are the front-end's and the head's, against the same model with a dense head. The same "
+            "leave-one-speaker-out cross-validation chooses the epochs.",
             "",
-            table(embedded) if embedded else "No models yet.",
+            table(embedded, whole=True) if embedded else "No models yet.",
             "",
             "### Target",
             "",

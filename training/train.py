@@ -83,7 +83,7 @@ from htkeras.data import frame_nll
 from htkeras.data.sets import NextStepData
 from htkeras.data.streaming import ClipSource
 from htkeras.files import BusyError, writing
-from htkeras.models import adapt_features, backbone_layer, build_model, head_spec, with_backbone
+from htkeras.models import adapt_features, backbone_layer, build_model, compile_model, head_spec, with_backbone
 from htkeras.zoo.artifact import (
     LIMITS,
     METADATA,
@@ -197,15 +197,8 @@ def published_model(plan: Plan, model: keras.Model) -> keras.Model:
 
 
 def compiled_model(spec: dict, training: dict) -> keras.Model:
-    """``spec``'s model with Adam at the config's ``learning_rate`` (gradients clipped to ``clipnorm`` when
-    the config gives one)."""
-    model = build_model(spec)
-    optimizer = keras.optimizers.Adam(float(training["learning_rate"]), clipnorm=training.get("clipnorm"))
-    if spec.get("head") == "next_step":
-        model.compile(optimizer, "binary_crossentropy")
-    else:
-        model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    """``spec``'s model compiled by the recipe ``zoo.load`` shares (``htkeras.models.compile_model``)."""
+    return compile_model(build_model(spec), spec, training)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):

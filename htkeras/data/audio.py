@@ -148,6 +148,7 @@ def resample(waveform: np.ndarray, rate: int, target: int) -> np.ndarray:
 
 
 SILENCE_DBFS = -60.0  # a clip whose peak is below this (0.1 % of full scale) holds no speech to classify
+MIN_WORD_SECONDS = 0.25  # a clip shorter than this holds no whole spoken word (a short "six" lasts about 0.3 s)
 
 
 def check_waveform(waveform, name: str = "the waveform") -> np.ndarray:
@@ -192,9 +193,15 @@ def fit_to_length(waveform, samples: int) -> tuple:
     return x[start : start + samples], start
 
 
-def checked_waveforms(waves) -> list:
-    """A waveform or a list of them, each checked (``check_waveform``: empty or NaN is refused); silent ones
-    (peak below ``SILENCE_DBFS``) are kept but named in a warning: no label of theirs means anything."""
+def _named(indices: list) -> str:
+    return ", ".join(map(str, indices[:10])) + (", ..." if len(indices) > 10 else "")
+
+
+def checked_waveforms(waves, sample_rate: int) -> list:
+    """A waveform or a list of them at ``sample_rate``, each checked (``check_waveform``: empty or NaN is
+    refused); silent ones (peak below ``SILENCE_DBFS``) and ones far shorter than a spoken word (under
+    ``MIN_WORD_SECONDS``) are kept but named in a warning: no label of theirs means much."""
+    sample_rate = check_rate(sample_rate)
     if isinstance(waves, np.ndarray) and waves.ndim == 1:
         waves = [waves]
     checked = [check_waveform(waveform, f"waveform {index}") for index, waveform in enumerate(waves)]
@@ -203,8 +210,12 @@ def checked_waveforms(waves) -> list:
     silent = [index for index, x in enumerate(checked) if peak_dbfs(x) < SILENCE_DBFS]
     if silent:
         warnings.warn(f"{len(silent)} of {len(checked)} waveforms are silent (peak below {SILENCE_DBFS:g} dBFS; index "
-                      f"{', '.join(map(str, silent[:10]))}{', ...' if len(silent) > 10 else ''}): a label predicted "
-                      "for them means nothing.", UserWarning, stacklevel=3)
+                      f"{_named(silent)}): a label predicted for them means nothing.", UserWarning, stacklevel=3)
+    short = [index for index, x in enumerate(checked) if len(x) < MIN_WORD_SECONDS * sample_rate]
+    if short:
+        warnings.warn(f"{len(short)} of {len(checked)} waveforms last less than {MIN_WORD_SECONDS:g} s at {sample_rate:,} Hz, "
+                      f"far shorter than a spoken word (index {_named(short)}): a label predicted for them means "
+                      "little; is sample_rate right?", UserWarning, stacklevel=3)
     return checked
 
 
@@ -212,9 +223,8 @@ def waveform_batch(waves, sample_rate: int, target_rate: int, samples: int) -> n
     """Float waveforms in [-1, 1] at ``sample_rate`` -> ``(N, samples)`` float32 at ``target_rate``: each
     checked (``checked_waveforms``), resampled (``resample``) and fitted to the input length
     (``fit_to_length``: short clips centred, long ones cut around their speech)."""
-    sample_rate = check_rate(sample_rate)
     return np.stack([fit_to_length(resample(x, sample_rate, target_rate), samples)[0]
-                     for x in checked_waveforms(waves)]).astype(np.float32)
+                     for x in checked_waveforms(waves, sample_rate)]).astype(np.float32)
 
 
 def mel_filterbank(num_mels: int, fft_length: int, sample_rate: int, fmin: float = 0.0, fmax: float | None = None):

@@ -5,9 +5,13 @@
 Formats (``FORMATS``):
 
 * ``"saved_model"``: the TF Serving layout ``<out>/<name>/<version>/`` (``saved_model.pb``,
-  ``variables/``), any batch size. Signature ``serving_default``: input ``features`` ``(batch, T, F)``
-  float32; outputs ``probabilities`` ``(batch, classes)`` float32 and ``class_id`` ``(batch,)`` int64.
-* ``"tflite"``: float32, batch 1, builtin ops only.
+  ``variables/``, ``assets/labels.txt``), any batch size. Signature ``serving_default``
+  (``htkeras.deploy.serving``): a waveform model takes raw ``waveform`` ``(batch, samples)`` float32 of any
+  length and fits it in the graph as ``zoo.preprocess`` does; others take ``features`` ``(batch, T, F)``;
+  outputs ``probabilities`` ``(batch, classes)`` float32, ``class_id`` ``(batch,)`` int64 and ``label``
+  ``(batch,)`` string when the class names are known.
+* ``"tflite"``: float32, batch 1, a fixed window, builtin ops only; the class names in ``<name>.labels.txt``
+  beside it.
 * ``"tflite-int8"``: post-training integer quantization calibrated on real inputs: every operator of the
   network is int8 (``TFLITE_BUILTINS_INT8``); input and output stay float32 unless ``int8_io=True``. A
   layer that declares ``keep_float = True`` (the speech embedding's log-mel spectrogram, whose power
@@ -24,8 +28,9 @@ Every export is written aside, checked, and only then moved to its path (a faile
 existing export is replaced only with ``overwrite=True``): the file is loaded back (TensorFlow for the
 SavedModel, the LiteRT interpreter for TFLite, required) and run on the check inputs next to Keras; the report holds the largest
 absolute difference of the probabilities, both accuracies when labels are known, the file size and the
-median latency per example. For zoo models trained on FSDD the check and calibration inputs are the real
-recordings (``data_dir``); otherwise pass ``data=(x, y)``.
+median latency per example. The check and calibration inputs are real examples (``check_data``): the
+model's dataset when it is found, else the clips bundled with the package, or the user's labelled clips
+(``check_folder``, a fine-tuned model's own labels); otherwise pass ``data=(x, y)``.
 
 Quantization-aware training (``tensorflow-model-optimization``) is Keras-2-only and is not used: see the
 README for the post-training path, which is what this module does.
@@ -50,6 +55,7 @@ from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
 from . import FORMATS, ExportError
+from .serving import as_text, serving_function, write_labels
 
 PARTS = ("whole", "head")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
@@ -76,6 +82,8 @@ class ExportReport:
     latency_ms: float | None = None
     operators: list = field(default_factory=list)
     note: str | None = None
+    labels: str | None = None  # the class names file (one a line, line i = output i)
+    contract: str | None = None  # what the file takes and gives
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +100,10 @@ class ExportReport:
             lines.append(f"  operators: {', '.join(self.operators)}")
         if self.note:
             lines.append(f"  note: {self.note}")
+        if self.contract:
+            lines.append(f"  contract: {self.contract}")
+        if self.labels:
+            lines.append(f"  class names: {self.labels} (line i names output i)")
         return "\n".join(lines)
 
 
@@ -111,36 +123,98 @@ def _refuse_existing(path: Path, overwrite: bool, format: str) -> None:
                               "or pass --overwrite (overwrite=True).")
 
 
-def _resolve_model(model, zoo_model, data, data_dir, verbose):
-    """``(keras model, (x, y or None))`` for a Keras model or a ``ZooModel``."""
+def labelled_clips(base, labels, folder) -> tuple:
+    """``(x, y)`` of a folder of real examples for an audio model: one sub-folder per class, named as in
+    ``labels``, of ``.wav`` files (any rate and encoding ``read_wav`` takes), each preprocessed as ``base`` takes it."""
+    from ..data.audio import read_wav
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--check-data {folder}: no such folder (it holds one sub-folder of .wav files per label).")
+    if not base.dataset.get("name") == "fsdd":
+        raise ValueError(f"--check-data reads folders of audio files; {base.name} takes "
+                         f"{base.metrics['data']['features']}: pass data=(x, y) in Python.")
+    found = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    unknown = sorted(set(found) - set(labels))
+    if unknown:
+        raise ValueError(f"--check-data {folder} has folders {unknown} that are not labels of the model "
+                         f"({', '.join(labels)}).")
+    x, y = [], []
+    for name in found:
+        for path in sorted((folder / name).glob("*.wav")):
+            waveform, rate = read_wav(path)
+            x.append(zoo.preprocess(base, [waveform], sample_rate=rate)[0])
+            y.append(labels.index(name))
+    if not x:
+        raise ValueError(f"--check-data {folder} holds no .wav files in folders named after labels ({', '.join(labels)}).")
+    return np.stack(x), np.array(y)
+
+
+def check_data(base, labels, data_dir=None, folder=None, verbose: int = 0) -> tuple:
+    """``(x, y or None, description)``: the real examples an export of a model made from ``base`` (a
+    ``ZooModel``) with class names ``labels`` is checked (and int8-calibrated) on: ``folder`` when given
+    (``labelled_clips``); for the base's own labels its dataset when it is found here, else the examples
+    bundled with the package; for labels of the user's own, the bundled inputs without labels (what a
+    float export is compared with Keras on). Never a dataset the machine does not have."""
+    if folder is not None:
+        return (*labelled_clips(base, labels, folder), f"the labelled clips in {folder}")
+    task = zoo.get_task(base.dataset["name"])
+    own = labels != base.labels or base.has_own_labels  # not the labels of the base's dataset
+    if not own and task.evaluation is not None:
+        try:
+            x, y, _ = zoo.load_data(base, data_dir, verbose=verbose)
+            return x, y, f"{base.metrics['data']['name']}, found here"
+        except FileNotFoundError:
+            if task.bundled is None:
+                raise
+    if task.bundled is None:
+        raise ValueError(f"No real examples to check this export of a model made from {base.name} on: pass "
+                         "--check-data DIR (one sub-folder of .wav files per label) or data=(x, y).")
+    x, y, _, description = task.bundled(base)
+    return x, None if own else y, description + (", unlabelled" if own else "")
+
+
+def _resolve_model(model, zoo_model, data, data_dir, folder, verbose):
+    """``(keras model, (x, y or None), labels or None, base ZooModel or None)`` for a Keras model or a
+    ``ZooModel``."""
     if zoo_model is None:
-        if data is None:
-            raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
+        base, labels = zoo.origin(model), zoo.model_labels(model)
     else:
-        data = zoo.load_data(zoo_model, data_dir, verbose=verbose)[:2] if data is None else data
-        model = zoo.load(zoo_model)
-    return model, data if isinstance(data, tuple) else (data, None)
+        base, labels, model = zoo_model, zoo_model.labels, zoo.load(zoo_model)
+    if data is None and folder is None and base is None:
+        raise ValueError("Exporting a Keras model needs check inputs: pass data=x or data=(x, y) (real examples).")
+    if data is None:
+        if labels is None:
+            raise ValueError(f"The model has {model.output_shape[-1]} classes and its base {base.name} "
+                             f"{len(base.labels)}: which are they? Fine-tune it with zoo.fine_tune(labels=...), or pass data=(x, y).")
+        x, y, _ = check_data(base, labels, data_dir, folder, verbose)
+        data = (x, y)
+    return model, data if isinstance(data, tuple) else (data, None), labels, base
 
 
 def _accuracy(probabilities, y):
     return None if y is None else float((np.argmax(probabilities, axis=-1) == np.asarray(y)).mean())
 
 
-def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None,
+def export(model, format: str, out, *, name=None, version: int = 1, data=None, data_dir=None, check_folder=None,
            allow_flex: bool = False, int8_io: bool = False, allow_accuracy_drop: bool = False, overwrite: bool = False,
            part: str = "whole", verbose: int = 0) -> ExportReport:
     """Export ``model`` (a zoo handle or a ``keras.Model`` classifier of sequences) and check the result.
 
     Args:
-        model: a built-in zoo name, ``hf://org/repo[@revision]``, a zoo folder, or a ``keras.Model``
-            mapping ``(batch, T, F)`` to class probabilities.
+        model: a built-in zoo name, ``hf://org/repo[@revision]``, a zoo folder (a fine-tuned one too), or a
+            ``keras.Model`` mapping ``(batch, T, F)`` to class probabilities (a model of ``zoo.load`` or
+            ``zoo.fine_tune`` is checked on its base's real data and keeps its labels).
         format: one of ``FORMATS``.
         out: folder to write into (created): ``<out>/<name>/<version>/`` for a SavedModel,
             ``<out>/<name>.tflite`` or ``<out>/<name>.int8.tflite`` otherwise.
         name: file/folder name (default: the zoo name or the model's name).
         version: the TF Serving version folder.
-        data: check (and int8 calibration) inputs ``x`` or ``(x, y)``; default for FSDD zoo models: the
-            real recordings under ``data_dir`` (``HTKERAS_DATA`` or ``../shared/data``).
+        data: check (and int8 calibration) inputs ``x`` or ``(x, y)``; by default ``check_data``: the model
+            dataset's real examples under ``data_dir`` (``HTKERAS_DATA`` or ``../shared/data``) when found, else
+            the real clips bundled with the package (FSDD models).
+        check_folder: for an audio model, a folder of labelled check clips instead: one sub-folder per label
+            of ``.wav`` files (``--check-data``); the way to check and calibrate a fine-tuned model.
         allow_flex: let the TFLite converter fall back to TensorFlow (Flex) ops, which need the Flex
             delegate on the device; off by default, and a model needing them is an error.
         int8_io: for ``tflite-int8``, int8 input and output too (quantization parameters in the file).
@@ -159,50 +233,81 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         raise ValueError(f"Unknown part {part!r}; choose one of {', '.join(PARTS)}.")
     zoo_model, name, path = _target(model, name, format, out, version, part)
     _refuse_existing(path, overwrite, format)  # before any work
-    keras_model, (x, y) = _resolve_model(model, zoo_model, data, data_dir, verbose)
+    keras_model, (x, y), labels, base = _resolve_model(model, zoo_model, data, data_dir, check_folder, verbose)
     x = np.asarray(x, np.float32)
+    if format == "tflite-int8" and y is None:
+        raise ValueError("tflite-int8 is calibrated and its accuracy checked on labelled real examples: pass --check-data "
+                         "DIR (one sub-folder of .wav files per label) or data=(x, y).")
+    waveform = None  # (window samples, rate) of a waveform model: its SavedModel takes raw audio
+    if base is not None and base.dataset.get("input") == "waveform" and part == "whole":
+        waveform = int(base.spec["input_shape"][0]), int(base.dataset.get("sample_rate", 16000))
     if part == "head":
         backbone, keras_model = split_backbone(keras_model)
         x = backbone.predict(x, batch_size=64, verbose=0)
+    labels_path = None if labels is None or format == "saved_model" else path.parent / f"{name}.labels.txt"
     with writing(path):  # one export to a path at a time; a killed one's staging folder is removed
         _refuse_existing(path, overwrite, format)  # again, inside the lock: another may have finished meanwhile
         staging = staging_folder(path)  # checked here, then moved in
         try:
             if format == "saved_model":
-                report = _export_saved_model(keras_model, staging / path.name, x, y)
+                report = _export_saved_model(keras_model, staging / path.name, x, y, labels, waveform)
             else:
                 report = _export_tflite(keras_model, staging / path.name, x, y, format == "tflite-int8", allow_flex,
                                         int8_io, verbose)
+                report = replace(report, contract=_tflite_contract(keras_model, waveform))
             _verify(report, allow_accuracy_drop, FRONT_END_TOLERANCE if _float_scopes(keras_model) else FLOAT_TOLERANCE)
+            if labels_path is not None:
+                write_labels(staging / labels_path.name, labels)
+                os.replace(staging / labels_path.name, labels_path)
             if path.is_dir():
                 shutil.rmtree(path)
             os.replace(staging / path.name, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return replace(report, path=str(path))
+    labels_file = path / "assets" / "labels.txt" if format == "saved_model" and labels is not None else labels_path
+    return replace(report, path=str(path), labels=None if labels_file is None else str(labels_file))
+
+
+def _tflite_contract(model, waveform) -> str:
+    shape = [1, *model.input_shape[1:]]
+    if waveform:
+        given = (f"a fixed window: waveform float32 {shape}, {waveform[0] / waveform[1]:g} s at {waveform[1]:,} Hz; fit "
+                 "each clip to it as htkeras.zoo.preprocess does (centred, or cut around the speech)")
+    else:
+        given = f"features float32 {shape} as htkeras.zoo.preprocess gives them"
+    return f"{given} -> probabilities float32 [1, {model.output_shape[-1]}]"
 
 
 # -- SavedModel ----------------------------------------------------------------------------------------
-def _export_saved_model(model, path: Path, x, y) -> ExportReport:
+def _export_saved_model(model, path: Path, x, y, labels=None, waveform=None) -> ExportReport:
+    """The TF Serving SavedModel (``serving.serving_function``: raw waveforms of any length for a waveform
+    model; class names as a ``label`` output and ``assets/labels.txt``), checked through TensorFlow on ``x``."""
     import tensorflow as tf
 
-    def serve(features):
-        probabilities = model(features, training=False)
-        return {"probabilities": probabilities, "class_id": tf.argmax(probabilities, axis=-1)}
-
+    serve, spec = serving_function(model, labels, waveform and waveform[0])
     archive = keras.export.ExportArchive()
     archive.track(model)
-    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="features")
     archive.add_endpoint("serving_default", serve, input_signature=[spec])
     archive.write_out(str(path), verbose=False)
+    if labels is not None:
+        (path / "assets").mkdir(exist_ok=True)
+        write_labels(path / "assets" / "labels.txt", labels)
 
     signature = tf.saved_model.load(str(path)).signatures["serving_default"]
-    outputs = [signature(features=tf.constant(x[i : i + 256])) for i in range(0, len(x), 256)]
+    outputs = [signature(**{spec.name: tf.constant(x[i : i + 256])}) for i in range(0, len(x), 256)]
     exported = np.concatenate([o["probabilities"].numpy() for o in outputs])
     reference = model.predict(x, batch_size=256, verbose=0)
+    if labels is not None:
+        names = [name for o in outputs for name in as_text(o["label"].numpy())]
+        if names != [str(labels[i]) for i in exported.argmax(axis=-1)]:
+            raise ExportError("The SavedModel's label output does not name its most probable class; nothing was written.")
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    given = (f"waveform float32 [batch, samples] at {waveform[1]:,} Hz, any length (fitted in the graph as "
+             "htkeras.zoo.preprocess does)" if waveform else f"features float32 {[None, *model.input_shape[1:]]}")
     return ExportReport("saved_model", str(path), size, len(x), float(np.abs(exported - reference).max()),
-                        _accuracy(reference, y), _accuracy(exported, y))
+                        _accuracy(reference, y), _accuracy(exported, y),
+                        contract=f"serving_default: {given} -> probabilities, class_id"
+                        + (", label (class name)" if labels is not None else ""))
 
 
 # -- TFLite --------------------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ A zoo model is a folder (``artifact``: ``config.json``, ``model.weights.h5``, ``
 ``metadata.json`` with checksums), read and validated once into a ``ZooModel``. One resolver
 (``resolve``) turns a handle into it: a built-in name (``list_models()``; installed with the package,
 offline), ``hf://org/repo[@revision]`` (downloaded once into the Hugging Face cache) or a local folder.
-``load``, ``info``, ``preprocess``, ``load_data``, ``save``, ``push`` and ``htkeras.export.export`` take a
+``load``, ``info``, ``preprocess``, ``load_data``, ``fine_tune``, ``save``, ``push`` and ``htkeras.export.export`` take a
 handle or a ``ZooModel``. What the zoo knows of each dataset (preprocessing bound to the weights,
 evaluation data, licence, Hub tags) is one table, ``tasks.TASKS``.
 
 Modules: ``artifact`` (the type and its one writer), ``resolver``, ``tasks``, ``describe`` (info),
-``loading`` (load, preprocess, load_data), ``publish`` (save, push). Each name below is imported from its
+``loading`` (load, preprocess, load_data), ``fine_tuning`` (fine_tune: a frozen front-end's features computed once),
+``publish`` (save, push). Each name below is imported from its
 module on first use, so that ``list_models``, ``resolve`` and ``info`` run without Keras or TensorFlow.
 """
 
@@ -17,7 +18,7 @@ import importlib
 
 _EXPORTS = {
     "ZooModel": "artifact", "write_artifact": "artifact", "PAPERS": "describe", "info": "describe",
-    "load": "loading", "load_data": "loading", "origin": "loading", "preprocess": "loading", "push": "publish",
+    "fine_tune": "fine_tuning", "load": "loading", "load_data": "loading", "model_labels": "loading", "origin": "loading", "preprocess": "loading", "push": "publish",
     "save": "publish", "list_models": "resolver", "resolve": "resolver", "TASKS": "tasks", "get_task": "tasks",
 }
 __all__ = sorted(_EXPORTS)

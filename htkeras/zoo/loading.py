@@ -11,7 +11,7 @@ import numpy as np
 
 from ..checked_weights import load_weights
 from ..math.tree import positive_int
-from ..models import build_model
+from ..models import CLASSIFIER_HEAD, OUTPUT_LAYERS, build_model, compile_model, copy_layer_weights
 from .artifact import ZooModel
 from .resolver import resolve
 from .tasks import get_task
@@ -19,19 +19,43 @@ from .tasks import get_task
 _ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def origin(model: keras.Model) -> ZooModel | None:
     """The ``ZooModel`` that ``load`` built ``model`` from (and a fine-tuned model keeps), or None."""
     return _ORIGINS.get(model)
 
 
-def load(handle, num_classes: int | None = None, freeze: bool = False, train_backbone: bool = False) -> keras.Model:
-    """The pretrained model, compiled (Adam at the training learning rate; a classifier with sparse
-    cross-entropy and accuracy, a next-step model with binary cross-entropy per key) so that ``fit`` and
-    ``evaluate`` work as they are.
+def model_labels(model: keras.Model) -> list | None:
+    """The class names of ``model``: those ``fine_tune`` trained it on, else its zoo origin's when its output
+    has as many classes, else None."""
+    if model in _LABELS:
+        return _LABELS[model]
+    zoo_model = origin(model)
+    if zoo_model is not None and zoo_model.is_classifier and len(zoo_model.labels) == model.output_shape[-1]:
+        return zoo_model.labels
+    return None
 
-    ``num_classes``: replace the classification head with a new one of that size (fine-tuning on another
-    label set). ``freeze``: keep every layer but the head fixed. A pretrained backbone (the speech embedding)
-    stays frozen unless ``train_backbone`` (its signal-processing constants are never trained).
+
+def remember(model: keras.Model, zoo_model: ZooModel, labels: list | None = None) -> None:
+    """Record where ``model`` came from (and the ``labels`` it was fine-tuned on) for ``save`` and ``export``."""
+    _ORIGINS[model] = zoo_model
+    if labels is not None:
+        _LABELS[model] = list(labels)
+
+
+def load(handle, num_classes: int | None = None, freeze: bool = False, train_backbone: bool = False) -> keras.Model:
+    """The pretrained model, compiled (``htkeras.models.compile_model``, the training recipe: Adam at the
+    training learning rate; a classifier with sparse cross-entropy and accuracy, a next-step model with
+    binary cross-entropy per key) so that ``fit`` and ``evaluate`` work as they are.
+
+    ``num_classes``: replace the classification head (the layer named ``label``) with a new one of that size
+    (fine-tuning on another label set): the zoo architecture with ``num_classes`` outputs, every other
+    layer's pretrained weights copied by name, so that ``zoo.save``, ``export`` and ``split_backbone`` take
+    it as they take the zoo model. ``freeze``: keep every layer but the head fixed. A pretrained backbone (the
+    speech embedding) stays frozen unless ``train_backbone`` (its signal-processing constants are never
+    trained).
     """
     zoo_model = resolve(handle)
     num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
@@ -40,17 +64,14 @@ def load(handle, num_classes: int | None = None, freeze: bool = False, train_bac
     if not zoo_model.is_classifier and num_classes is not None:
         raise ValueError(f"{zoo_model.name} predicts the next frame; it has no classes to replace.")
     if num_classes is not None and num_classes != zoo_model.spec["num_classes"]:
-        features = model.layers[-2].output
-        head = keras.layers.Dense(int(num_classes), activation="softmax", dtype="float32", name="label")  # as build_model
-        model = keras.Model(model.inputs, head(features), name=f"{model.name}_finetune")
-    for layer in model.layers[:-1]:
-        layer.trainable = not freeze and (train_backbone or layer.name != zoo_model.spec.get("backbone"))
-    model.compile(
-        keras.optimizers.Adam(zoo_model.config.get("training", {}).get("learning_rate", 0.001)),
-        "sparse_categorical_crossentropy" if zoo_model.is_classifier else "binary_crossentropy",
-        metrics=["accuracy"] if zoo_model.is_classifier else None,
-    )
-    _ORIGINS[model] = zoo_model  # zoo.save takes the preprocessing and architecture from it
+        pretrained, model = model, build_model({**zoo_model.spec, "num_classes": num_classes})
+        copy_layer_weights(pretrained, model, skip={CLASSIFIER_HEAD})
+    head = OUTPUT_LAYERS[zoo_model.spec.get("head", "label")]
+    for layer in model.layers:
+        if layer.name != head:
+            layer.trainable = not freeze and (train_backbone or layer.name != zoo_model.spec.get("backbone"))
+    compile_model(model, zoo_model.spec, zoo_model.config.get("training"))
+    remember(model, zoo_model)  # zoo.save takes the preprocessing and architecture from it
     return model
 
 
@@ -71,13 +92,15 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     return task.evaluation(zoo_model, data_dir, speakers, verbose)
 
 
-def preprocess(handle, inputs, sample_rate: int = 8000) -> np.ndarray:
+def preprocess(handle, inputs, sample_rate: int | None = None) -> np.ndarray:
     """The model input batch for raw ``inputs``, by the model's dataset:
 
-    * FSDD: a list of float waveforms in [-1, 1] at ``sample_rate`` (resampled by polyphase filtering) ->
+    * FSDD: a list of float waveforms in [-1, 1] at ``sample_rate`` (required: the rate they were recorded
+      at; resampled by polyphase filtering) ->
       log-mel frames ``(N, frames, mels)`` at 8 kHz, or for the ``fsdd-embedding-*`` models (waveform in)
       ``(N, 24000)``: 16 kHz, each clip fitted to 1.5 s (a shorter one centred between zeros, a longer one cut
-      around its speech); empty or NaN waveforms are refused, silent ones named in a warning;
+      around its speech); empty or NaN waveforms are refused, silent ones and ones shorter than a word
+      (``MIN_WORD_SECONDS``) named in a warning;
     * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
     * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
       model's input length and standardized with the training statistics in config.json.

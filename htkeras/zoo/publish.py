@@ -14,17 +14,18 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..models import build_model
+from ..models import build_model, copy_layer_weights
 from ..version import __version__
 from .artifact import metrics_record, write_artifact
-from .loading import origin
+from .loading import model_labels, origin
 from .resolver import HubHandle, check_endpoint, resolve
 from .tasks import get_task
 
 
-def hub_metadata(config: dict, base_model: str | None = None) -> list:
+def hub_metadata(config: dict, base_model: str | None = None, own_data: bool = False) -> list:
     """The YAML header of a zoo card (Hub model-card metadata), as lines, from the model's ``config`` (its
-    task's ``HubTags``) and the Hub id of the model it was made from, if any."""
+    task's ``HubTags``) and the Hub id of the model it was made from, if any. ``own_data``: the model was
+    trained on the user's data (no dataset id is claimed for it)."""
     task = get_task(config["dataset"]["name"])
     return [
         "---",
@@ -32,12 +33,37 @@ def hub_metadata(config: dict, base_model: str | None = None) -> list:
         "license: apache-2.0",
         *([f"pipeline_tag: {task.hub.pipeline}"] if task.hub.pipeline else []),
         f"tags: [htkeras, hierarchical-tucker, tensor-decomposition, {task.hub.cell}]",
-        f"datasets: [{task.hub_dataset_id(config)}]",
+        *([] if own_data else [f"datasets: [{task.hub_dataset_id(config)}]"]),
         f"metrics: [{task.hub.metric}]",
         *([f"base_model: {base_model}"] if base_model else []),
         "---",
         "",
     ]
+
+
+def parameter_lines(metrics: dict, backbone: str | None) -> list:
+    """What a card says of a model's size, from its ``metrics.json``: the trained parameters and their
+    compression against dense gate matrices, and with a frozen ``backbone`` the whole model's too (the same
+    model with a dense head has the backbone's parameters plus the head's dense equivalent)."""
+    trained = metrics.get("trainable_parameters", metrics["parameters"])
+    sizes = (f"{trained:,} ({metrics['compression']:.1f}× fewer than the same model with dense gate matrices, "
+             f"{metrics['dense_parameters']:,})")
+    if not backbone:
+        return [f"- Parameters: {sizes}."]
+    whole = metrics["parameters"] - trained + metrics["dense_parameters"]
+    return [f"- Trained parameters (the recurrent head after the frozen {backbone}): {sizes}; the whole model "
+            f"{metrics['parameters']:,} ({whole / metrics['parameters']:.2f}× fewer than with a dense head, {whole:,})."]
+
+
+def use_lines(config: dict, own_labels: bool = False, base: str | None = None) -> list:
+    """The card's "Intended use and limitations", from the task table (``Task.use``, ``Task.limits``); for a
+    model with labels of its own (fine-tuned), the user's task on inputs prepared as for its ``base``."""
+    task = get_task(config["dataset"]["name"])
+    use = (f"{config['task']} ({', '.join(config['labels'][:10])}{', ...' if len(config['labels']) > 10 else ''}), on "
+           f"inputs prepared as for {base}" if own_labels else task.use)
+    limits = ("measured only as stated above, on the data named there; its front-end and preprocessing are those of "
+              f"{base}, whose card says what inputs that model knows" if own_labels else task.limits)
+    return ["## Intended use and limitations", "", f"- Intended use: {use}.", f"- Limitations: {limits}.", ""]
 
 
 def _base(model, base):
@@ -49,15 +75,22 @@ def _base(model, base):
 
 
 def _zoo_copy(model: keras.Model, spec: dict) -> keras.Model:
-    """``model``'s weights in the zoo architecture ``spec`` (checked: same shapes, same outputs)."""
+    """``model``'s weights in the zoo architecture ``spec``, layer by layer (``copy_layer_weights``: a
+    ``Normalization`` layer refreshed), checked: same shapes, same outputs on a probe batch."""
     target = build_model(spec)
     shapes = [tuple(w.shape) for w in model.weights], [tuple(w.shape) for w in target.weights]
-    if shapes[0] != shapes[1]:
+    names = [layer.name for layer in model.layers if layer.weights], [layer.name for layer in target.layers if layer.weights]
+    if shapes[0] != shapes[1] or names[0] != names[1]:
         raise ValueError(f"The model does not have the architecture of its base ({spec['kind']} "
-                         f"{spec.get('cell', 'lstm')}, {spec['units']} units): weight shapes {shapes[0]} != {shapes[1]}.")
-    target.set_weights(model.get_weights())
-    probe = np.random.default_rng(0).standard_normal((2, *spec["input_shape"])).astype("float32")
-    np.testing.assert_allclose(target.predict_on_batch(probe), model.predict_on_batch(probe), atol=1e-5)
+                         f"{spec.get('cell', 'lstm')}, {spec['units']} units): layers {names[0]} with weight shapes "
+                         f"{shapes[0]}, expected {names[1]} with {shapes[1]}.")
+    copy_layer_weights(model, target)
+    shape = [16 if size is None else size for size in spec["input_shape"]]  # any length where it is free
+    probe = np.random.default_rng(0).standard_normal((2, *shape)).astype("float32")
+    difference = float(np.abs(target.predict_on_batch(probe) - model.predict_on_batch(probe)).max())
+    if difference > 1e-5:
+        raise ValueError(f"The model rebuilt from its weights differs from it by {difference:.2e}: it computes "
+                         "something its zoo architecture does not; nothing was written.")
     return target
 
 
@@ -76,32 +109,52 @@ def _evaluation(model, evaluate_on, data: str | None) -> dict | None:
 
 def card(config: dict, metrics: dict) -> str:
     """The README card of a saved (fine-tuned) model, from its config and measured metrics."""
-    base = metrics["base"]
-    evaluation = metrics["evaluation"]
+    base, evaluation = metrics["base"], metrics["evaluation"]
+    own_labels = "evaluation_data" in config
     measured = (
         f"- Measured when saved: accuracy {100 * evaluation['accuracy']:.1f}% (loss {evaluation['loss']:.3f}) on "
         f"{evaluation['examples']:,} examples: {evaluation['data']}."
         if evaluation else
         "- No evaluation was recorded (`htkeras.zoo.save(..., evaluate_on=(x, y), data=...)` measures one)."
     )
+    made = (f"- Fine-tuned by its user from the htkeras zoo model `{base}` on {metrics['data']['name']}; the base model's "
+            "card gives the base's own training data and measurements" if own_labels else
+            f"- Made from the htkeras zoo model `{base}` (see its card for its training data and measured accuracy)")
     lines = [
-        *hub_metadata(config, base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None),
+        *hub_metadata(config, base[len("hf://"):].partition("@")[0] if base.startswith("hf://") else None, own_labels),
         f"# {config['name']}",
         "",
-        f"Task: {config['task']}. Labels: {', '.join(config['labels'])}.",
+        f"Task: {config['task']}." + (f" Labels: {', '.join(config['labels'])}." if config.get("labels") else ""),
         "",
-        f"- Made from the htkeras zoo model `{base}` (see its card for its training data and measured accuracy); "
-        f"saved with htkeras {__version__} on {metrics['created']}.",
-        f"- Parameters: {metrics['parameters']:,} ({metrics['compression']:.1f}× fewer than the same model with dense "
-        f"gate matrices, {metrics['dense_parameters']:,}).",
+        f"{made}; saved with htkeras {__version__} on {metrics['created']}.",
+        *parameter_lines(metrics, config["model_spec"].get("backbone")),
         measured,
         f"- Input: `htkeras.zoo.preprocess(handle, raw inputs)` gives the batch "
         f"{[None, *config['model_spec']['input_shape']]} ({metrics['data']['features']}).",
         "",
+        *use_lines(config, own_labels, base),
         "Load: `htkeras.zoo.load(handle)`. Files: `config.json` (model spec and labels), `model.weights.h5`, "
         "`metrics.json`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _labels_and_spec(model, base, labels, evaluate_on) -> tuple:
+    """``(labels or None, spec)`` of ``model`` saved on ``base``: a classifier's class names (given, recorded by
+    ``fine_tune``, or the base's when the counts agree) and the base spec with their number; a next-step
+    model's spec as it is (it has no labels)."""
+    if not base.is_classifier:
+        if labels is not None or evaluate_on is not None:
+            raise ValueError(f"{base.name} predicts next frames: it has no labels and no accuracy to evaluate.")
+        return None, base.spec
+    num_classes = int(model.output_shape[-1])
+    labels = model_labels(model) if labels is None and origin(model) is base else labels
+    if labels is None and len(base.labels) != num_classes:
+        raise ValueError(f"The model has {num_classes} classes, its base {len(base.labels)}: pass labels=.")
+    labels = [str(label) for label in (labels if labels is not None else base.labels)]
+    if len(labels) != num_classes:
+        raise ValueError(f"The model has {num_classes} classes but {len(labels)} labels were given.")
+    return labels, {**base.spec, "num_classes": num_classes}
 
 
 def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None = None, task: str | None = None,
@@ -111,7 +164,7 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
 
     ``base``: the zoo handle it was loaded from (default: ``zoo.origin(model)``, recorded by ``zoo.load``); it
     gives the preprocessing and the architecture, which the weights must fit. ``labels``: the class names,
-    needed when the head was replaced (``load(..., num_classes=K)``). ``evaluate_on=(x, y)`` with ``data``
+    needed when the head was replaced by ``load(..., num_classes=K)`` (``fine_tune`` records them). ``evaluate_on=(x, y)`` with ``data``
     (a description of those examples): measured here and written to ``metrics.json`` and the card; no
     figure is written that was not measured.
     """
@@ -119,13 +172,8 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
     if folder.exists():
         raise FileExistsError(f"{folder} exists; save into a new folder.")
     base = _base(model, base)
-    num_classes = int(model.output_shape[-1])
-    if labels is None and len(base.labels) != num_classes:
-        raise ValueError(f"The model has {num_classes} classes, its base {len(base.labels)}: pass labels=.")
-    labels = [str(label) for label in (labels if labels is not None else base.labels)]
-    if len(labels) != num_classes:
-        raise ValueError(f"The model has {num_classes} classes but {len(labels)} labels were given.")
-    spec = {**base.spec, "num_classes": num_classes}
+    labels, spec = _labels_and_spec(model, base, labels, evaluate_on)
+    num_classes = len(labels) if labels is not None else None
     copy = _zoo_copy(model, spec)
     config = {
         **{key: value for key, value in base.config.items() if key != "evaluation_data"},
@@ -133,10 +181,12 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
         "name": name or folder.name,
         "task": task or (base.config["task"] if labels == base.labels else f"{num_classes}-way classification"),
         "model_spec": spec,
-        "labels": labels,
+        **({"labels": labels} if labels is not None else {}),
     }
+    own_data = {"name": data or "the user's data (not described when saved)",
+                "features": base.metrics["data"]["features"]}
     metrics = metrics_record(
-        copy, name=config["name"], task=config["task"], data=base.metrics["data"],
+        copy, name=config["name"], task=config["task"], data=base.metrics["data"] if labels == base.labels else own_data,
         split={"train": f"unknown to htkeras (a model made from {base.handle} by the user)", "validation": None},
         commit=f"htkeras {__version__}", base=base.handle, evaluation=_evaluation(copy, evaluate_on, data),
         cross_validation=None, train_accuracy=None,

@@ -40,11 +40,14 @@ class Task:
     speakers, verbose)``: ``(x, y, groups)``, the model's own real data; ``describe_input(model)``: how
     ``info`` states the input; ``hub_dataset(config)``: the Hub dataset id where it depends on the config;
     ``bundled(model)``: ``(x, y, names, description)``, real examples shipped in the package (no dataset
-    needed). None where a task has none."""
+    needed). None where a task has none. ``use`` and ``limits``: what a model of the task is for, and where
+    it is not to be trusted (the cards' "Intended use and limitations", next to the measured figures)."""
 
     name: str
     licence: str
     hub: HubTags
+    use: str
+    limits: str
     training: Callable | None = None
     preprocess: Callable | None = None
     evaluation: Callable | None = None
@@ -66,14 +69,17 @@ def _waveform_rate(model) -> int:
     return int(model.dataset.get("sample_rate", 16000))
 
 
-def _fsdd_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
+def _fsdd_preprocess(model, inputs, sample_rate: int | None) -> np.ndarray:
+    if sample_rate is None:
+        raise ValueError(f"{model.name} takes waveforms: pass sample_rate=, the rate they were recorded at (the rate "
+                         "of the WAV file; FSDD's is 8000), so that they are resampled to the model's rate.")
     dataset = model.dataset
     if _waveform_input(model):
         return waveform_batch(inputs, sample_rate, _waveform_rate(model), model.spec["input_shape"][0])
     batch = [
         log_mel_frames(resample(w, int(sample_rate), SAMPLE_RATE), SAMPLE_RATE, num_mels=dataset["num_mels"],
                        num_frames=dataset["num_frames"])
-        for w in checked_waveforms(inputs)
+        for w in checked_waveforms(inputs, sample_rate)
     ]
     return np.stack(batch).astype(np.float32)
 
@@ -107,7 +113,7 @@ def _fashion_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
 
 def _fashion_evaluation(model, data_dir, speakers, verbose):
     images, labels = load_fashion_mnist("test", data_dir)
-    return _fashion_preprocess(model, images, 0), labels, None
+    return _fashion_preprocess(model, images, None), labels, None
 
 
 # -- UEA: series -> padded and standardized with the training statistics in config.json ---------------------
@@ -117,7 +123,7 @@ def _uea_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
 
 def _uea_evaluation(model, data_dir, speakers, verbose):
     x, labels, _ = load_uea(model.dataset["set"], "test", data_dir)
-    return _uea_preprocess(model, x, 0), labels, None
+    return _uea_preprocess(model, x, None), labels, None
 
 
 def _features(model) -> str:
@@ -131,16 +137,34 @@ def _music_set(config: dict) -> str:
 TASKS = {
     "fsdd": Task("fsdd", "CC BY-SA 4.0 (Free Spoken Digit Dataset)",
                  HubTags("audio-classification", "free-spoken-digit-dataset", "lstm", "accuracy"),
+                 "naming the one English digit (0-9) spoken in a short, clean clip, such as a voice prompt or a "
+                 "push-to-talk recording",
+                 "trained on 2,500 clips of only 5 speakers reading digits in quiet rooms: other voices, accents, "
+                 "children, noise, far-field microphones and telephone lines are outside its data, and its accuracy on "
+                 "unseen speakers (above) is the one to expect at best; a clip must hold one word: any sound gets one "
+                 "of the 10 labels (it is not a keyword spotter for a stream); not for telling speakers apart",
                  sets.fsdd, _fsdd_preprocess, _fsdd_evaluation, _fsdd_input, bundled=_fsdd_bundled),
     "fashion_mnist": Task("fashion_mnist", "MIT (Fashion-MNIST)",
                           HubTags("image-classification", "fashion_mnist", "lstm", "accuracy"),
+                          "sorting 28×28 grayscale thumbnails of clothing, centred on a black background as in "
+                          "Fashion-MNIST, into its 10 classes",
+                          "not for photographs or other image sources: any image gets one of the 10 labels; "
+                          "measured on Fashion-MNIST's published test split only",
                           sets.fashion_mnist, _fashion_preprocess, _fashion_evaluation, _features),
     "uea": Task("uea", "see the UEA/UCR archive", HubTags(None, "uea-multivariate-time-series", "lstm", "accuracy"),
+                "classifying series of the UEA set it was trained on (its channels, scale and input length)",
+                "measured on the set's published test split only; series from other sensors or subjects, or longer "
+                "than its input length (refused), are outside what was measured",
                 sets.uea, _uea_preprocess, _uea_evaluation, _features),
     "poly_music": Task("poly_music", "see Boulanger-Lewandowski et al. (2012)",
                        HubTags(None, "jsb-chorales", "gru", "negative-log-likelihood"),
+                       "research: comparing compressed recurrent cells on next-step prediction of 88-key piano rolls",
+                       "a benchmark model of one corpus' style, measured on its published split only; not a "
+                       "composition tool",
                        sets.poly_music, describe_input=_features, hub_dataset=_music_set),
     "video": Task("video", "see the video dataset", HubTags("video-classification", "ucf11", "lstm", "accuracy"),
+                  "classifying short clips of the actions of the video set it was trained on",
+                  "measured on that set's own groups only; other cameras, actions and settings are outside it",
                   sets.video, describe_input=_features),
 }
 
