@@ -2,7 +2,6 @@
 every format (checked by the exporter on the user's labelled clips) and serve raw audio with class names;
 and the input checks that keep a prediction from being silently wrong."""
 
-import os
 import re
 import subprocess
 import sys
@@ -67,13 +66,23 @@ for name in zoo.list_models():
     zoo.push(saved, f"org/{name}")
     again = [zoo.load(saved), zoo.load(f"hf://org/{name}")]
     out[name] = max(float(np.abs(m.predict(x, verbose=0) - model.predict(x, verbose=0)).max()) for m in again)
+from htkeras.data.bundled import bundled_digits  # a fine-tuned speech model: labels of its own, pushed from memory
+waves, digits, rate, _ = bundled_digits()
+x = zoo.preprocess("fsdd-embedding-fdht-lstm", waves, sample_rate=rate)
+tuned = zoo.fine_tune("fsdd-embedding-fdht-lstm", x, np.array(digits) // 5, labels=["low", "high"], epochs=1)
+zoo.push(tuned, "org/tuned")
+pushed = zoo.resolve("hf://org/tuned")
+assert pushed.labels == ["low", "high"], pushed.labels
+again = [zoo.load(zoo.save(tuned, root / "tuned")), zoo.load("hf://org/tuned")]
+out["tuned"] = max(float(np.abs(m.predict(x, verbose=0) - tuned.predict(x, verbose=0)).max()) for m in again)
 print("RESULT" + json.dumps(out))
 """
 
 
 def test_every_builtin_model_saves_loads_and_pushes_unchanged(tmp_path):
     """``zoo.save`` of each built-in model as loaded (the speech models' feature standardization included),
-    loaded back from the folder and from a local Hub after ``zoo.push``: the same outputs."""
+    loaded back from the folder and from a local Hub after ``zoo.push``: the same outputs; likewise a speech
+    model fine-tuned on labels of its own, pushed from memory."""
     import json
 
     with LocalHub({}) as hub:
@@ -81,7 +90,7 @@ def test_every_builtin_model_saves_loads_and_pushes_unchanged(tmp_path):
                                 env=hub_env(tmp_path, hub.url), capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     differences = json.loads(result.stdout.split("RESULT", 1)[1])
-    assert sorted(differences) == zoo.list_models()
+    assert sorted(differences) == sorted([*zoo.list_models(), "tuned"])
     assert max(differences.values()) <= 1e-6, differences
 
 

@@ -186,7 +186,8 @@ def _resolve_model(model, zoo_model, data, data_dir, folder, verbose):
     if data is None:
         if labels is None:
             raise ValueError(f"The model has {model.output_shape[-1]} classes and its base {base.name} "
-                             f"{len(base.labels)}: which are they? Fine-tune it with zoo.fine_tune(labels=...), or pass data=(x, y).")
+                             f"{len(base.labels)}: which are they? Fine-tune it with zoo.fine_tune(labels=...), or pass "
+                             "data=(x, y).")
         x, y, _ = check_data(base, labels, data_dir, folder, verbose)
         data = (x, y)
     return model, data if isinstance(data, tuple) else (data, None), labels, base

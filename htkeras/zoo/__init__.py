@@ -18,7 +18,8 @@ import importlib
 
 _EXPORTS = {
     "ZooModel": "artifact", "write_artifact": "artifact", "PAPERS": "describe", "info": "describe",
-    "fine_tune": "fine_tuning", "load": "loading", "load_data": "loading", "model_labels": "loading", "origin": "loading", "preprocess": "loading", "push": "publish",
+    "fine_tune": "fine_tuning", "load": "loading", "load_data": "loading", "model_labels": "loading", "origin": "loading",
+    "preprocess": "loading", "push": "publish",
     "save": "publish", "list_models": "resolver", "resolve": "resolver", "TASKS": "tasks", "get_task": "tasks",
 }
 __all__ = sorted(_EXPORTS)

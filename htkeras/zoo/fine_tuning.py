@@ -21,8 +21,10 @@ from .resolver import resolve
 def _class_ids(y, num_classes: int, name: str) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if y.dtype.kind not in "iu" or y.size == 0 or y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"{name} must hold class indices from 0 to {num_classes - 1} (one per example, an index into "
-                         f"labels), got {y.dtype} values{'' if y.size == 0 or y.dtype.kind not in 'iuf' else f' from {y.min()} to {y.max()}'}.")
+        span = f" from {y.min()} to {y.max()}" if y.size and y.dtype.kind in "iuf" else ""
+        got = f"{y.size} values of type {y.dtype}{span}"
+        raise ValueError(f"{name} must hold class indices from 0 to {num_classes - 1} (an index into labels for each "
+                         f"example), got {got}.")
     return y
 
 
@@ -74,7 +76,8 @@ def fine_tune(handle, x, y, *, labels, epochs: int = 10, batch_size: int = 32, v
                       _class_ids(validation_data[1], len(labels), "validation_data[1]"))
     waveform_in = zoo_model.dataset.get("input") == "waveform"
     if augment and not waveform_in:
-        raise ValueError(f"augment= makes new copies of waveforms; {zoo_model.name} takes {zoo_model.metrics['data']['features']}.")
+        raise ValueError(f"augment= makes new copies of waveforms; {zoo_model.name} takes "
+                         f"{zoo_model.metrics['data']['features']}.")
     if augment:
         copies, index = augment_waveforms(x, augment, int(zoo_model.dataset.get("sample_rate", 16000)), seed)
         x, y = np.concatenate([x, copies]), np.concatenate([y, y[index]])

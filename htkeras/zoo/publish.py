@@ -164,8 +164,9 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
 
     ``base``: the zoo handle it was loaded from (default: ``zoo.origin(model)``, recorded by ``zoo.load``); it
     gives the preprocessing and the architecture, which the weights must fit. ``labels``: the class names,
-    needed when the head was replaced by ``load(..., num_classes=K)`` (``fine_tune`` records them). ``evaluate_on=(x, y)`` with ``data``
-    (a description of those examples): measured here and written to ``metrics.json`` and the card; no
+    needed when the head was replaced by ``load(..., num_classes=K)`` (``fine_tune`` records them).
+    ``evaluate_on=(x, y)`` with ``data`` (a description of those examples): measured here and written to
+    ``metrics.json`` and the card; no
     figure is written that was not measured.
     """
     folder = Path(folder)
