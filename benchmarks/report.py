@@ -212,6 +212,11 @@ def headline(results: dict) -> list:
                          f"TFLite file: {int8['bytes'] / 1024:.0f} KB, {int8['latency_ms']:.1f} ms per 1.5 s clip on one "
                          f"core, accuracy {100 * int8['keras_accuracy']:.1f}% -> {100 * int8['exported_accuracy']:.1f}% "
                          "(the FSDD clips, all in its training data).")
+    if "fine_tune_speed" in results:
+        result = results["fine_tune_speed"]
+        lines.append(f"- `zoo.fine_tune` of {result['model']} on new labels: {result['fine_tune_seconds_per_epoch']:.2f} s per "
+                     f"epoch against {result['fit_seconds_per_epoch']:.1f} s for `fit` through the frozen front-end "
+                     f"({result['ratio']:.0f}×), after a one-off feature pass of {result['feature_seconds']:.0f} s.")
     commits = sorted({result["commit"][:12] for result in results.values()})
     lines.append(f"- Measured on {results[next(iter(results))]['hardware']['cpu_cores']} CPU cores at commit(s) "
                  f"{', '.join(f'`{c}`' for c in commits)}; every table, with how it was measured: "

@@ -164,6 +164,8 @@ def run(zoo, args) -> None:
         names, x, failed = _inputs(zoo, zoo_model, args.inputs)
         for path, p in zip(names, zoo.load(zoo_model).predict(x, verbose=0) if names else []):
             print(f"{printable(path)}: {printable(labels[int(p.argmax())])} ({p.max():.2f})")
+        if failed and len(args.inputs) == 1:
+            raise ValueError(failed[0])
         if failed:
             sys.stdout.flush()
             for message in failed:  # each on its own line, after every label that could be given

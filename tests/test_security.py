@@ -357,7 +357,7 @@ def test_exports_lock_their_target_clean_a_killed_ones_staging_and_refuse_an_exi
         with pytest.raises(OSError, match="being written by another"):
             exporting.export(NAME, "tflite", tmp_path, data=(x[:20], y[:20]))
     exporting.export(NAME, "tflite", tmp_path, data=(x[:20], y[:20]))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{NAME}.labels.txt", target.name]
     monkeypatch.setattr(exporting.zoo, "load", lambda *a: pytest.fail("the model was loaded before the check"))
     with pytest.raises(FileExistsError, match="--overwrite"):
         exporting.export(NAME, "tflite", tmp_path, data=(x[:20], y[:20]))

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from htkeras.zoo.artifact import OPTIONAL_FILES, REQUIRED_FILES, write_files
-from htkeras.zoo.publish import hub_metadata, parameter_lines, use_lines
+from htkeras.zoo.publish import hub_metadata, parameter_lines, use_lines, whole_dense_parameters
 
 from .run_io import atomic_write, read_json
 
@@ -192,8 +192,7 @@ def _table(metrics: dict, columns: list) -> str:
 
 def _whole(m: dict) -> str:
     """The whole model's parameters, and its compression against the same model with a dense head."""
-    whole = m["parameters"] - trained_parameters(m) + m["dense_parameters"]
-    return f"{m['parameters']:,} ({whole / m['parameters']:.2f}×)"
+    return f"{m['parameters']:,} ({whole_dense_parameters(m) / m['parameters']:.2f}×)"
 
 
 def table(metrics: dict, whole: bool = False) -> str:

@@ -10,14 +10,17 @@ def resolve_data_dir(data_dir=None, subdir: str = "", how_to_get: str = "") -> P
     """The folder ``<data root>/<subdir>``; a FileNotFoundError says where it looked and how to get it.
 
     The data root is ``data_dir`` when given, else the ``HTKERAS_DATA`` environment variable, else
-    ``../shared/data`` (relative to the working directory) when that exists.
+    ``../shared/data`` (relative to the working directory, or to a source checkout of htkeras) when that
+    exists.
     """
     if data_dir is not None:
         candidates = [Path(data_dir)]
     elif os.environ.get("HTKERAS_DATA"):
         candidates = [Path(os.environ["HTKERAS_DATA"])]
     else:
-        candidates = [Path("../shared/data"), Path(__file__).resolve().parents[3] / "shared" / "data"]
+        checkout = Path(__file__).resolve().parents[2]  # the repository, when htkeras runs from a source checkout
+        beside = [checkout.parent / "shared" / "data"] if (checkout / "setup.py").is_file() else []
+        candidates = [Path("../shared/data"), *beside]  # never a path inside an installed package's environment
     tried = []
     for root in candidates:
         # The data root, or the dataset folder itself.

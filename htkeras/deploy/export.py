@@ -55,7 +55,7 @@ from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
 from . import FORMATS, ExportError
-from .serving import as_text, serving_function, write_labels
+from .serving import as_text, read_labels, serving_function, write_labels
 
 PARTS = ("whole", "head")
 CALIBRATION_EVERY = 5  # int8: every 5th check example calibrates (a few hundred); the others measure
@@ -123,6 +123,11 @@ def _refuse_existing(path: Path, overwrite: bool, format: str) -> None:
                               "or pass --overwrite (overwrite=True).")
 
 
+def _reads_audio(base) -> bool:
+    """Whether a model made from ``base`` is fed audio (a folder of labelled clips can check it)."""
+    return base.dataset.get("name") == "fsdd"
+
+
 def labelled_clips(base, labels, folder) -> tuple:
     """``(x, y)`` of a folder of real examples for an audio model: one sub-folder per class, named as in
     ``labels``, of ``.wav`` files (any rate and encoding ``read_wav`` takes), each preprocessed as ``base`` takes it."""
@@ -131,7 +136,7 @@ def labelled_clips(base, labels, folder) -> tuple:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"--check-data {folder}: no such folder (it holds one sub-folder of .wav files per label).")
-    if not base.dataset.get("name") == "fsdd":
+    if not _reads_audio(base):
         raise ValueError(f"--check-data reads folders of audio files; {base.name} takes "
                          f"{base.metrics['data']['features']}: pass data=(x, y) in Python.")
     found = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
@@ -168,8 +173,9 @@ def check_data(base, labels, data_dir=None, folder=None, verbose: int = 0) -> tu
             if task.bundled is None:
                 raise
     if task.bundled is None:
-        raise ValueError(f"No real examples to check this export of a model made from {base.name} on: pass "
-                         "--check-data DIR (one sub-folder of .wav files per label) or data=(x, y).")
+        how = "--check-data DIR (one sub-folder of .wav files per label) or " if _reads_audio(base) else ""
+        raise ValueError(f"No real examples to check this export of a model made from {base.name} on: pass {how}"
+                         "data=(x, y) to htkeras.export.export.")
     x, y, _, description = task.bundled(base)
     return x, None if own else y, description + (", unlabelled" if own else "")
 
@@ -246,6 +252,9 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         backbone, keras_model = split_backbone(keras_model)
         x = backbone.predict(x, batch_size=64, verbose=0)
     labels_path = None if labels is None or format == "saved_model" else path.parent / f"{name}.labels.txt"
+    if labels_path is not None and labels_path.is_file() and not overwrite and read_labels(labels_path) != labels:
+        raise FileExistsError(f"{labels_path} names other classes (another model's export of that name?): choose "
+                              "another --out, or pass --overwrite (overwrite=True).")
     with writing(path):  # one export to a path at a time; a killed one's staging folder is removed
         _refuse_existing(path, overwrite, format)  # again, inside the lock: another may have finished meanwhile
         staging = staging_folder(path)  # checked here, then moved in

@@ -41,6 +41,12 @@ def hub_metadata(config: dict, base_model: str | None = None, own_data: bool = F
     ]
 
 
+def whole_dense_parameters(metrics: dict) -> int:
+    """The parameters of the whole model with dense gate matrices (a frozen backbone's as they are, the
+    trained part's dense equivalent), from its ``metrics.json``."""
+    return metrics["parameters"] - metrics.get("trainable_parameters", metrics["parameters"]) + metrics["dense_parameters"]
+
+
 def parameter_lines(metrics: dict, backbone: str | None) -> list:
     """What a card says of a model's size, from its ``metrics.json``: the trained parameters and their
     compression against dense gate matrices, and with a frozen ``backbone`` the whole model's too (the same
@@ -50,7 +56,7 @@ def parameter_lines(metrics: dict, backbone: str | None) -> list:
              f"{metrics['dense_parameters']:,})")
     if not backbone:
         return [f"- Parameters: {sizes}."]
-    whole = metrics["parameters"] - trained + metrics["dense_parameters"]
+    whole = whole_dense_parameters(metrics)
     return [f"- Trained parameters (the recurrent head after the frozen {backbone}): {sizes}; the whole model "
             f"{metrics['parameters']:,} ({whole / metrics['parameters']:.2f}× fewer than with a dense head, {whole:,})."]
 
