@@ -103,7 +103,10 @@ def latency_ms(model, example, repeats: int = 50) -> float:
 
 
 def main(argv=None):
+    from .version import __version__
+
     parser = argparse.ArgumentParser(prog="htkeras", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"htkeras {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="built-in models")
     for name in ("info", "predict", "evaluate", "export"):

@@ -109,6 +109,12 @@ def test_sizes_must_be_integers():
         zoo.load(NAME, num_classes=2.7)
 
 
+def test_the_command_says_its_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"htkeras {htkeras.__version__}\n"
+
+
 def test_command_line_errors_are_one_line(tmp_path, capsys):
     assert "is a directory" in run_cli(["predict", "fsdd-lstm", str(tmp_path)], capsys)
     (tmp_path / "file").write_text("x")
