@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from htkeras.zoo.artifact import OPTIONAL_FILES, REQUIRED_FILES, write_files
-from htkeras.zoo.publish import hub_metadata, parameter_lines, use_lines, whole_dense_parameters
+from htkeras.zoo.publish import hub_metadata, parameter_lines, trained_parameters, use_lines, whole_dense_parameters
 
 from .run_io import atomic_write, read_json
 
@@ -75,11 +75,6 @@ def test_table(metrics: dict) -> str:
     return _table(metrics, [("test accuracy (%)", lambda m: _percent(m["test_accuracy"])),
                             ("validation accuracy (%)", lambda m: _percent(m["validation_accuracy"])),
                             ("epochs (best)", lambda m: f"{m['epochs']} ({m['best_epoch']})")])
-
-
-def trained_parameters(m: dict) -> int:
-    """The parameters a run trained: all of them, or those after a frozen backbone."""
-    return m.get("trainable_parameters", m["parameters"])
 
 
 def task_text(m: dict) -> str:

@@ -156,19 +156,18 @@ def labelled_clips(base, labels, folder) -> tuple:
 
 
 def check_data(base, labels, data_dir=None, folder=None, verbose: int = 0) -> tuple:
-    """``(x, y or None, description)``: the real examples an export of a model made from ``base`` (a
+    """``(x, y or None)``: the real examples an export of a model made from ``base`` (a
     ``ZooModel``) with class names ``labels`` is checked (and int8-calibrated) on: ``folder`` when given
     (``labelled_clips``); for the base's own labels its dataset when it is found here, else the examples
     bundled with the package; for labels of the user's own, the bundled inputs without labels (what a
     float export is compared with Keras on). Never a dataset the machine does not have."""
     if folder is not None:
-        return (*labelled_clips(base, labels, folder), f"the labelled clips in {folder}")
+        return labelled_clips(base, labels, folder)
     task = zoo.get_task(base.dataset["name"])
     own = labels != base.labels or base.has_own_labels  # not the labels of the base's dataset
     if not own and task.evaluation is not None:
         try:
-            x, y, _ = zoo.load_data(base, data_dir, verbose=verbose)
-            return x, y, f"{base.metrics['data']['name']}, found here"
+            return zoo.load_data(base, data_dir, verbose=verbose)[:2]
         except FileNotFoundError:
             if task.bundled is None:
                 raise
@@ -176,8 +175,8 @@ def check_data(base, labels, data_dir=None, folder=None, verbose: int = 0) -> tu
         how = "--check-data DIR (one sub-folder of .wav files per label) or " if _reads_audio(base) else ""
         raise ValueError(f"No real examples to check this export of a model made from {base.name} on: pass {how}"
                          "data=(x, y) to htkeras.export.export.")
-    x, y, _, description = task.bundled(base)
-    return x, None if own else y, description + (", unlabelled" if own else "")
+    x, y, _, _ = task.bundled(base)
+    return x, None if own else y
 
 
 def _resolve_model(model, zoo_model, data, data_dir, folder, verbose):
@@ -194,8 +193,7 @@ def _resolve_model(model, zoo_model, data, data_dir, folder, verbose):
             raise ValueError(f"The model has {model.output_shape[-1]} classes and its base {base.name} "
                              f"{len(base.labels)}: which are they? Fine-tune it with zoo.fine_tune(labels=...), or pass "
                              "data=(x, y).")
-        x, y, _ = check_data(base, labels, data_dir, folder, verbose)
-        data = (x, y)
+        data = check_data(base, labels, data_dir, folder, verbose)
     return model, data if isinstance(data, tuple) else (data, None), labels, base
 
 

@@ -41,19 +41,23 @@ def hub_metadata(config: dict, base_model: str | None = None, own_data: bool = F
     ]
 
 
+def trained_parameters(metrics: dict) -> int:
+    """The parameters a run trained, from its ``metrics.json``: all of them, or those after a frozen backbone."""
+    return metrics.get("trainable_parameters", metrics["parameters"])
+
+
 def whole_dense_parameters(metrics: dict) -> int:
     """The parameters of the whole model with dense gate matrices (a frozen backbone's as they are, the
     trained part's dense equivalent), from its ``metrics.json``."""
-    return metrics["parameters"] - metrics.get("trainable_parameters", metrics["parameters"]) + metrics["dense_parameters"]
+    return metrics["parameters"] - trained_parameters(metrics) + metrics["dense_parameters"]
 
 
 def parameter_lines(metrics: dict, backbone: str | None) -> list:
     """What a card says of a model's size, from its ``metrics.json``: the trained parameters and their
     compression against dense gate matrices, and with a frozen ``backbone`` the whole model's too (the same
     model with a dense head has the backbone's parameters plus the head's dense equivalent)."""
-    trained = metrics.get("trainable_parameters", metrics["parameters"])
-    sizes = (f"{trained:,} ({metrics['compression']:.1f}× fewer than the same model with dense gate matrices, "
-             f"{metrics['dense_parameters']:,})")
+    sizes = (f"{trained_parameters(metrics):,} ({metrics['compression']:.1f}× fewer than the same model with dense gate "
+             f"matrices, {metrics['dense_parameters']:,})")
     if not backbone:
         return [f"- Parameters: {sizes}."]
     whole = whole_dense_parameters(metrics)
