@@ -18,8 +18,8 @@ setup(
     packages=find_packages(include=["htkeras", "htkeras.*"]) + ["htkeras._zoo"],
     py_modules=["htkeras_cli"],  # the command's entry point: list, info and --help without TensorFlow
     package_dir={"htkeras._zoo": "zoo"},
-    package_data={"htkeras._zoo": ["*/config.json", "*/metrics.json", "*/model.weights.h5", "*/README.md", "*/cv.json",
-                                   "*/curves.png", "*/metadata.json"],
+    package_data={"htkeras._zoo": ["*/htkeras.json", "*/config.json", "*/metrics.json", "*/model.weights.h5",
+                                   "*/README.md", "*/cv.json", "*/curves.png", "*/metadata.json"],
                   "htkeras.backbones": ["imagenet_classes.json"],
                   "htkeras.data": ["samples/allison_digits/*.wav", "samples/allison_digits/LICENSE",
                                    "samples/allison_digits/README.md"]},

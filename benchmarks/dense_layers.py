@@ -60,7 +60,7 @@ def candidates():
 
 def first_step_function(layer):
     """The first step of ``layer``'s plan that reads the input, alone (a compiled function of the input)."""
-    prepared = [tf.constant(np.asarray(t)) for t in layer.prepare()]
+    prepared = [tf.constant(np.asarray(t)) for t in layer.prepare().tensors]
     first = ContractionPlan(layer.split_plan(1)[1].steps[:1])  # the input's steps, after the weight-only ones
 
     @tf.function

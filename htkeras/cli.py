@@ -7,6 +7,10 @@
     htkeras evaluate fashion-fdht-lstm     (the published test split of Fashion-MNIST or a UEA set)
     htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1] [--part head]
     htkeras export my-tuned-folder --format tflite-int8 --out exported/ --check-data clips/   (clips/<label>/*.wav)
+    htkeras migrate old-folder [--out new-folder]   (a zoo folder of htkeras 0.5 or earlier -> the Keras layout)
+
+A zoo folder is also a Keras save: keras.saving.load_model(folder) after `import htkeras`.
+Exit status: 0 done, 1 an error while running (named in one line), 2 a usage error.
 """
 
 from __future__ import annotations
@@ -108,19 +112,28 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="htkeras", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"htkeras {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="built-in models")
-    for name in ("info", "predict", "evaluate", "export"):
-        sub = commands.add_parser(name)
+    commands.add_parser("list", help="the built-in models, one name a line")
+    helps = {"info": "what a model is: task, data, sizes, measured metrics (JSON)",
+             "predict": "label .wav files or .npy feature arrays",
+             "evaluate": "accuracy on the bundled recordings and on the model's dataset where found, and latency",
+             "export": "a SavedModel (TF Serving) or TFLite file, checked against the Keras model",
+             "migrate": "convert a zoo folder of htkeras 0.5 or earlier into the Keras-native layout"}
+    for name, text in helps.items():
+        sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("model", help="built-in name, hf://org/repo[@revision] or a folder")
+        if name == "migrate":
+            sub.add_argument("--out", default=None, help="a new folder to write (default: convert the folder in place; "
+                             "required for hf://)")
         if name == "predict":
             sub.add_argument("inputs", nargs="+", help=".wav files or .npy feature arrays")
         if name == "evaluate":
             sub.add_argument("--data-dir", default=None, help="data root (default: $HTKERAS_DATA or ../shared/data)")
             sub.add_argument("--speakers", nargs="*", default=None, help="only these FSDD speakers")
         if name == "export":
-            from .deploy import FORMATS
+            from .deploy import ALIASES, FORMATS
 
-            sub.add_argument("--format", required=True, choices=FORMATS)
+            sub.add_argument("--format", required=True, choices=(*FORMATS, *ALIASES),
+                             help="litert is tflite, tf_saved_model is saved_model (Keras' names)")
             sub.add_argument("--out", required=True, help="output folder")
             sub.add_argument("--version", type=_positive, default=1, help="TF Serving version folder (saved_model), >= 1")
             sub.add_argument("--overwrite", action="store_true", help="replace an existing export at the same path")
@@ -147,7 +160,7 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except (ValueError, OSError, ConnectionError, ExportError) as error:  # FileNotFoundError etc. are OSErrors
-        parser.exit(2, f"error: {printable(error)}\n")
+        parser.exit(1, f"error: {printable(error)}\n")
 
 
 def run(zoo, args) -> None:
@@ -155,6 +168,11 @@ def run(zoo, args) -> None:
     if args.command == "list":
         for name in zoo.list_models():
             print(name)
+        return
+    if args.command == "migrate":
+        migrated = zoo.migrate(args.model, args.out)
+        print(f"{migrated.folder}: {migrated.name} in the Keras-native layout; load it with "
+              f"keras.saving.load_model({str(migrated.folder)!r}) after `import htkeras`, or htkeras.zoo.load.")
         return
     zoo_model = zoo.resolve(args.model)  # once: every command below takes the ZooModel
     if args.command == "info":

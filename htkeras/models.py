@@ -28,6 +28,7 @@ output layer computes in float32 under any dtype policy: with mixed precision (`
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from .backbones.spectrogram_conv import SpectrogramConv
 from .backbones.speech_embedding import SpeechEmbedding, speech_embedding
@@ -95,18 +96,54 @@ def split_backbone(model: keras.Model) -> tuple:
     return backbone, head
 
 
-def compile_model(model: keras.Model, spec: dict, training: dict | None = None) -> keras.Model:
-    """``model`` (built from ``spec``) compiled as training does and ``zoo.load`` gives it: Adam at the
-    ``training`` section's ``learning_rate`` (default 0.001; gradients clipped to its ``clipnorm`` when given),
-    sparse cross-entropy and accuracy for a classifier, binary cross-entropy per key for a next-step model.
-    Returns ``model``."""
+def compile_model(model: keras.Model, spec: dict, training: dict | None = None, freeze: bool = False,
+                  train_backbone: bool = False) -> keras.Model:
+    """``model`` (built from ``spec``) made ready to ``fit`` as training does and ``zoo.load`` gives it (the one
+    compile recipe): every layer but the output layer trainable unless ``freeze``, a pretrained backbone frozen
+    unless ``train_backbone``; Adam at the ``training`` section's ``learning_rate`` (default 0.001; gradients
+    clipped to its ``clipnorm`` when given), sparse cross-entropy and accuracy for a classifier, binary
+    cross-entropy per key for a next-step model. Returns ``model``."""
     training = training or {}
+    output = OUTPUT_LAYERS[spec.get("head", "label")]
+    for layer in model.layers:
+        if layer.name != output:
+            layer.trainable = not freeze and (train_backbone or layer.name != spec.get("backbone"))
     optimizer = keras.optimizers.Adam(float(training.get("learning_rate", 0.001)), clipnorm=training.get("clipnorm"))
     if spec.get("head") == "next_step":
         model.compile(optimizer, "binary_crossentropy")
     else:
         model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def zoo_copy(model: keras.Model, spec: dict, training: dict | None = None) -> keras.Model:
+    """``model``'s weights in a fresh model of the zoo architecture ``spec``, as ``zoo.load`` gives it
+    (``compile_model``, its optimizer built so that Keras' own ``load_model`` restores the same state): what a
+    zoo folder's Keras files are written from. Copied layer by layer (``copy_layer_weights``) and checked: the
+    same layers and weight shapes, the same outputs on a probe batch (a ValueError otherwise)."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # a zoo model is float32, whatever policy it was trained under
+    try:
+        target = build_model(spec)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    shapes = [tuple(w.shape) for w in model.weights], [tuple(w.shape) for w in target.weights]
+    names = [layer.name for layer in model.layers if layer.weights], [layer.name for layer in target.layers if layer.weights]
+    if shapes[0] != shapes[1] or names[0] != names[1]:
+        raise ValueError(f"The model does not have the architecture of its zoo spec ({spec['kind']} "
+                         f"{spec.get('cell', 'lstm')}, {spec['units']} units): layers {names[0]} with weight shapes "
+                         f"{shapes[0]}, expected {names[1]} with {shapes[1]}.")
+    copy_layer_weights(model, target)
+    shape = [16 if size is None else size for size in spec["input_shape"]]  # any length where it is free
+    probe = np.random.default_rng(0).standard_normal((2, *shape)).astype("float32")
+    difference = float(np.abs(target.predict_on_batch(probe) - model.predict_on_batch(probe)).max())
+    in_float32 = all(layer.compute_dtype == "float32" for layer in model.layers)
+    if difference > (1e-5 if in_float32 else 5e-2):  # a model trained in 16 bits computes in 16 bits
+        raise ValueError(f"The model rebuilt from its weights differs from it by {difference:.2e}: it computes "
+                         "something its zoo architecture does not; nothing was written.")
+    compile_model(target, spec, training)
+    target.optimizer.build(target.trainable_variables)
+    return target
 
 
 def adapt_features(model: keras.Model, x) -> None:

@@ -2,8 +2,9 @@
 
 ``check_model`` runs, on a small model built around the layer under test:
 symbolic call (functional model), eager call == predict, ``get_config``/``from_config`` round trip,
-``.keras`` save -> load -> identical outputs, trainable-weight count == the formula, and one ``fit`` step
-that changes every trainable weight.
+``.keras`` save -> load -> identical outputs, trainable-weight count == the formula, one ``fit`` step
+that changes every trainable weight, and for a model with factorized layers Keras' ``quantize("int8")``
+(``check_int8``).
 """
 
 import math
@@ -40,4 +41,32 @@ def check_model(make_model, x, expected_trainable, tmp_path, y=None, atol=1e-5):
     model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     unchanged = [w.path for w, b in zip(model.trainable_weights, before) if np.array_equal(keras.ops.convert_to_numpy(w), b)]
     assert not unchanged, f"one fit step left these weights unchanged: {unchanged}"
+    check_int8(model, x, tmp_path)
     return model
+
+
+def check_int8(model, x, tmp_path, relative=0.05):
+    """``model.quantize("int8")`` on a copy reaches every factorized layer (inside RNN cells too): its factors
+    become int8 with scales, its outputs stay within ``relative`` of the float ones (of their largest
+    magnitude), and the quantized model saves and loads with the same outputs (``fit`` on a quantized zoo
+    model: ``test_keras_native``)."""
+    import warnings
+
+    from htkeras.layers.factorized import FactorizedDense
+
+    factorized = [layer for layer in model._flatten_layers() if isinstance(layer, FactorizedDense)]
+    if not factorized:
+        return
+    quantized = keras.Model.from_config(model.get_config())
+    quantized.set_weights(model.get_weights())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have a `quantize` method")  # Keras' own layers
+        quantized.quantize("int8")
+    layers = [layer for layer in quantized._flatten_layers() if isinstance(layer, FactorizedDense)]
+    assert all(layer.quantization_mode == "int8" and all(f.dtype == "int8" for f in layer.factors) for layer in layers)
+    expected, got = (keras.ops.convert_to_numpy(m(x)) for m in (model, quantized))  # eager: nothing to compile
+    error = np.abs(got - expected).max() / max(np.abs(expected).max(), 1e-6)
+    assert error < relative, f"int8 factors move the outputs by {error:.3f} of their scale"
+    path = tmp_path / "int8.keras"
+    quantized.save(path)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.saving.load_model(path)(x)), got)

@@ -172,7 +172,7 @@ def test_export_of_a_fine_tuned_folder_from_the_command_line(speakers, tmp_path,
     assert report.check_examples == 10 and report.max_abs_difference <= 1e-4
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["export", str(folder), "--format", "tflite-int8", "--out", str(tmp_path / "out")])
-    assert exit_info.value.code == 2 and "--check-data" in capsys.readouterr().err
+    assert exit_info.value.code == 1 and "--check-data" in capsys.readouterr().err
     (tmp_path / "clips" / "nobody").mkdir()
     with pytest.raises(ValueError, match=r"folders \['nobody'\] that are not labels"):
         export(str(folder), "saved_model", tmp_path / "out", check_folder=tmp_path / "clips")
@@ -213,7 +213,7 @@ def test_predict_reads_every_wav_encoding_and_goes_on_past_a_bad_file(tmp_path, 
         cli.main(["predict", NAME, *files])
     captured = capsys.readouterr()
     printed = dict(line.split(": ", 1) for line in captured.out.splitlines())
-    assert exit_info.value.code == 2 and len(printed) == 5 and not any("d_broken" in path for path in printed)
+    assert exit_info.value.code == 1 and len(printed) == 5 and not any("d_broken" in path for path in printed)
     assert [printed[str(tmp_path / f)].split(" ")[0] for f in ("a8.wav", "b24.wav", "c32f.wav", "e16.wav")] == \
         ["2", "3", "4", "5"]
     errors = captured.err.splitlines()

@@ -21,14 +21,14 @@ def run_cli(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     error = capsys.readouterr().err
-    assert exit_info.value.code == 2 and error.startswith("error: ") and error.count("\n") == 1, error
+    assert exit_info.value.code == 1 and error.startswith("error: ") and error.count("\n") == 1, error
     return error
 
 
 def renamed_copy(tmp_path, name):
-    """The zoo folder with config.json's name changed and its checksum recomputed (a crafted folder)."""
+    """The zoo folder with htkeras.json's name changed and its checksum recomputed (a crafted folder)."""
     folder = shutil.copytree(zoo.resolve(NAME).folder, tmp_path / "crafted")
-    forge_config(folder, {**json.loads((folder / "config.json").read_text()), "name": name})
+    forge_config(folder, {**json.loads((folder / "htkeras.json").read_text()), "name": name})
     return folder
 
 

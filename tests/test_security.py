@@ -80,7 +80,7 @@ def test_training_into_a_model_folder_is_refused_and_overwrite_keeps_nothing_of_
     assert zoo.resolve(out).name == "fsdd-fdht-lstm"  # untouched
     train.main([str(config), "--out", str(out), "--overwrite", "--quiet"])
     new = zoo.resolve(out)
-    assert new.name == "jv-tiny" and set(new.files()) == {"config.json", "model.weights.h5", "metrics.json",
+    assert new.name == "jv-tiny" and set(new.files()) == {"htkeras.json", "config.json", "model.weights.h5", "metrics.json",
                                                           "curves.png", "metadata.json"}
     assert not (out / "README.md").exists() and not (out / "cv.json").exists()
     assert new.metrics["cross_validation"] is None and new.metrics["parameters"] < 1000
@@ -159,7 +159,7 @@ def test_plain_http_endpoints_are_refused_unless_asked(tmp_path):
     env = {**hub_env(tmp_path, "http://127.0.0.1:9"), "HTKERAS_ALLOW_HTTP_HUB": ""}
     command = [sys.executable, "-c", "import htkeras_cli; htkeras_cli.main(['info', 'hf://org/repo'])"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    assert result.returncode == 2 and "is not https: refused" in result.stderr and result.stderr.count("\n") == 1
+    assert result.returncode == 1 and "is not https: refused" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_nan_and_empty_inputs_get_no_label(tmp_path, capsys):
@@ -214,7 +214,7 @@ def test_absurd_sample_rates_are_refused(rate, tmp_path):
 ])
 def test_config_sizes_are_bounded(key, value, message, tmp_path):
     folder = _copy("fsdd-fdht-lstm", tmp_path)
-    forge_config(folder, {**json.loads((folder / "config.json").read_text()), key: value})
+    forge_config(folder, {**json.loads((folder / "htkeras.json").read_text()), key: value})
     with pytest.raises(ValueError, match=message):
         zoo.resolve(folder)
 
@@ -297,10 +297,10 @@ def test_checksums_are_computed_in_chunks(tmp_path):
 def test_forged_configs_give_one_line_errors(edit, message, tmp_path):
     folder = _copy(NAME, tmp_path)
     if "nested" in message:
-        (folder / "config.json").write_text('{"name": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        (folder / "htkeras.json").write_text('{"name": ' + "[" * 100_000 + "]" * 100_000 + "}")
         reseal(folder)
     else:
-        forge_config(folder, edit(json.loads((folder / "config.json").read_text())))
+        forge_config(folder, edit(json.loads((folder / "htkeras.json").read_text())))
     with pytest.raises(ValueError, match=message) as error:
         zoo.resolve(folder)
     assert "\n" not in str(error.value)
@@ -333,7 +333,7 @@ def test_more_replicas_than_examples_in_a_batch_is_refused(tmp_path):
 
 def test_untrusted_strings_are_printed_escaped(tmp_path, capsys):
     folder = _copy(NAME, tmp_path)
-    config = json.loads((folder / "config.json").read_text())
+    config = json.loads((folder / "htkeras.json").read_text())
     forge_config(folder, {**config, "labels": ["\x1b[2J\x1b[Hpwned\nfake: 9 (1.00)", *config["labels"][1:]]})
     np.save(tmp_path / "x.npy", zoo.load_data(NAME)[0][:20])
     cli_main(["predict", str(folder), str(tmp_path / "x.npy")])

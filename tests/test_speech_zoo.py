@@ -85,11 +85,11 @@ def test_predict_refuses_silent_and_empty_recordings(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", NAME, str(tmp_path / "seven.wav"), str(tmp_path / "silent.wav")])
     captured = capsys.readouterr()
-    assert exit_info.value.code == 2 and "silent.wav is silent (peak -inf dBFS): no label" in captured.err
+    assert exit_info.value.code == 1 and "silent.wav is silent (peak -inf dBFS): no label" in captured.err
     assert captured.out.startswith(f"{tmp_path / 'seven.wav'}: ") and "silent.wav" not in captured.out
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", NAME, str(tmp_path / "empty.wav")])
-    assert exit_info.value.code == 2 and "empty.wav is empty" in capsys.readouterr().err
+    assert exit_info.value.code == 1 and "empty.wav is empty" in capsys.readouterr().err
 
 
 def test_main_command_on_the_bundled_voice(capsys):

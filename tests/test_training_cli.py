@@ -49,7 +49,7 @@ def test_cross_validation_then_final_model(tmp_path):
     assert cv["chosen_epochs"] in (1, 2) and 0.0 <= cv["accuracy_std"] <= cv["accuracy_mean"] <= 1.0
     result = train(config, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("config.json", "model.weights.h5", "metrics.json", "curves.png", "metadata.json", "cv.json"):
+    for name in ("htkeras.json", "config.json", "model.weights.h5", "metrics.json", "curves.png", "metadata.json", "cv.json"):
         assert (out / name).stat().st_size > 0, name
     from htkeras import zoo
 
@@ -60,7 +60,7 @@ def test_cross_validation_then_final_model(tmp_path):
     assert metrics["cross_validation"]["accuracy_mean"] == cv["accuracy_mean"]
     assert metrics["parameters"] < metrics["dense_parameters"] and metrics["data"]["examples"] == 1500
     assert len(metrics["commit"]) >= 40 and metrics["hardware"]["backend"] == "tensorflow"
-    assert read_json(out / "config.json")["labels"] == [str(d) for d in range(10)]
+    assert read_json(out / "htkeras.json")["labels"] == [str(d) for d in range(10)]
 
 
 def test_kill_then_resume_loses_nothing(tmp_path):
@@ -106,7 +106,8 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     def write_config(folder, name, dataset):  # a zoo folder's files besides metrics.json (the weights: a stand-in)
         spec = {"kind": "fdht", "units": 8, "input_shape": [40, 40], "num_classes": 10}
         config = {"name": name, "dataset": {"name": dataset}, "model_spec": spec, "labels": list("0123456789")}
-        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "htkeras.json").write_text(json.dumps(config))
+        (folder / "config.json").write_text(json.dumps({"class_name": "Sequential", "config": {}}))  # Keras' (a stand-in)
         (folder / "model.weights.h5").write_bytes(b"weights")
 
     def metrics(name, params, accuracy):
@@ -155,7 +156,7 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
 
 
 def _zoo_models(dataset: str) -> list:
-    return sorted(p.parent.name for p in (ROOT / "zoo").glob("*/config.json") if read_json(p)["dataset"]["name"] == dataset)
+    return sorted(p.parent.name for p in (ROOT / "zoo").glob("*/htkeras.json") if read_json(p)["dataset"]["name"] == dataset)
 
 
 @pytest.mark.parametrize("name", _zoo_models("fsdd"))
@@ -184,7 +185,7 @@ def test_published_next_step_models_measure_their_nll(name):
     from htkeras import zoo
     from htkeras.data import frame_nll, load_poly_music, next_step_batch
 
-    config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
+    config, metrics = read_json(ROOT / "zoo" / name / "htkeras.json"), read_json(ROOT / "zoo" / name / "metrics.json")
     model = zoo.load(name)
     assert model.count_params() == metrics["parameters"] and zoo.info(name)["metrics"]["nll"] == metrics["nll"]
     x, y, mask = next_step_batch(load_poly_music(config["dataset"]["set"], "test"))
@@ -201,7 +202,7 @@ def test_published_test_split_models_measure_their_accuracy(name):
     from htkeras import zoo
     from htkeras.data.fashion_mnist import DEBIAN_FOLDER
 
-    config, metrics = read_json(ROOT / "zoo" / name / "config.json"), read_json(ROOT / "zoo" / name / "metrics.json")
+    config, metrics = read_json(ROOT / "zoo" / name / "htkeras.json"), read_json(ROOT / "zoo" / name / "metrics.json")
     if config["dataset"]["name"] == "fashion_mnist" and not DEBIAN_FOLDER.is_dir():
         data_or_skip("fashion-mnist")
     model = zoo.load(name)
@@ -227,7 +228,7 @@ def test_next_step_training_on_real_music(tmp_path):
     metrics = read_json(out / "metrics.json")
     assert set(metrics["nll"]) == {"train", "valid", "test"} and all(0 < v < 61 for v in metrics["nll"].values())
     assert 1 <= metrics["best_epoch"] <= metrics["epochs"] <= 3 and metrics["parameters"] < 1000
-    assert {p.name for p in out.iterdir()} == {"config.json", "model.weights.h5", "metrics.json", "curves.png",
+    assert {p.name for p in out.iterdir()} == {"htkeras.json", "config.json", "model.weights.h5", "metrics.json", "curves.png",
                                                "metadata.json"}
     assert train(config, "--out", out, "--cv").returncode == 2  # fixed splits: no grouped CV
 
@@ -244,7 +245,7 @@ def test_published_test_split_training_on_real_data(tmp_path):
     out = tmp_path / "run"
     result = train(config, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics, saved = read_json(out / "metrics.json"), read_json(out / "config.json")
+    metrics, saved = read_json(out / "metrics.json"), read_json(out / "htkeras.json")
     assert 0 < metrics["test_accuracy"] <= 1 and metrics["data"]["test_examples"] == 370
     assert "published test split" in metrics["split"]["test"] and 1 <= metrics["best_epoch"] <= 3
     assert len(saved["preprocessing"]["mean"]) == 12 and saved["labels"] == [str(k) for k in range(1, 10)]
@@ -291,7 +292,7 @@ def test_mixed_precision_run_publishes_float32_weights(tmp_path):
     out = tmp_path / "run"
     result = train("training/configs/jv_fdht_lstm.json", "--out", out, "--precision", "mixed_float16", "--epochs", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics, saved = read_json(out / "metrics.json"), read_json(out / "config.json")
+    metrics, saved = read_json(out / "metrics.json"), read_json(out / "htkeras.json")
     assert metrics["precision"] == "mixed_float16" and metrics["epochs"] == 2
     assert saved["training"]["precision"] == "mixed_float16" and saved["training"]["epochs"] == 2
     assert metrics["distribution"] == {"strategy": "none", "replicas": 1}

@@ -33,7 +33,7 @@ def test_built_in_models_and_info():
 def test_handle_errors_are_helpful(tmp_path):
     with pytest.raises(ValueError, match=r"Did you mean \['fsdd-ht-lstm'"):
         zoo.load("fsdd-htlstm")
-    with pytest.raises(FileNotFoundError, match="missing config.json, model.weights.h5, metrics.json"):
+    with pytest.raises(FileNotFoundError, match="missing htkeras.json, config.json, model.weights.h5, metrics.json"):
         zoo.load(tmp_path)
     with pytest.raises(ValueError, match="hf://org/repo"):
         zoo.load("hf://just-a-name")
@@ -97,7 +97,7 @@ def test_fine_tune_on_speaker_identity(tmp_path):
     assert card.startswith("---\nlibrary_name: keras\n") and f"{100 * after:.1f}%" in card
     with pytest.raises(FileExistsError):
         zoo.save(model, saved, labels=speakers)
-    with pytest.raises(ValueError, match="does not have the architecture of its base"):
+    with pytest.raises(ValueError, match="does not have the architecture of its zoo spec"):
         zoo.save(zoo.load("fsdd-lstm", num_classes=5), tmp_path / "mismatch", base="fsdd-fdht-lstm", labels=speakers)
 
     frozen = zoo.load("fsdd-fdht-lstm", num_classes=5, freeze=True)
@@ -118,11 +118,11 @@ def test_command_line(george, tmp_path, capsys):
     assert "accuracy on 500 FSDD recordings (george)" in out
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", "fsdd-htlstm"])
-    assert exit_info.value.code == 2 and "Did you mean" in capsys.readouterr().err
+    assert exit_info.value.code == 1 and "Did you mean" in capsys.readouterr().err
     (tmp_path / "noise.wav").write_text("not audio")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", "fsdd-lstm", str(tmp_path / "noise.wav")])
-    assert exit_info.value.code == 2 and "noise.wav is not a WAV file" in capsys.readouterr().err
+    assert exit_info.value.code == 1 and "noise.wav is not a WAV file" in capsys.readouterr().err
 
 
 def test_progress_bar_for_long_loops(capsys):
@@ -135,7 +135,7 @@ def test_progress_bar_for_long_loops(capsys):
 
 def test_preprocess_raw_images_and_series_as_load_data_does():
     """Fashion-MNIST: uint8 images -> row sequences; UEA: raw series of unequal length -> padded and
-    standardized with the training statistics in config.json; both as ``load_data`` gives them."""
+    standardized with the training statistics in htkeras.json; both as ``load_data`` gives them."""
     from htkeras.data import load_uea, read_ts
     from htkeras.data.uea import find_uea_file
 
@@ -155,9 +155,9 @@ def _copy(name, tmp_path):
 
 def forge_config(folder, config) -> None:
     """Write ``config`` into the zoo ``folder`` and recompute its checksum, as an attacker would."""
-    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "htkeras.json").write_text(json.dumps(config))
     metadata = json.loads((folder / "metadata.json").read_text())
-    metadata["sha256"]["config.json"] = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()
+    metadata["sha256"]["htkeras.json"] = hashlib.sha256((folder / "htkeras.json").read_bytes()).hexdigest()
     (folder / "metadata.json").write_text(json.dumps(metadata))
 
 
@@ -181,7 +181,7 @@ def test_a_zoo_model_is_read_and_validated_once(tmp_path):
     (lambda f: (f / "config.json").write_text("{"), "config.json does not match its SHA-256"),
     (lambda f: (f / "metadata.json").unlink(), "missing metadata.json"),
     (lambda f: (f / "metadata.json").write_text("{}"), "does not list the SHA-256"),
-    (lambda f: (f / "metadata.json").write_text('{"sha256": {"config.json": "0", "model.weights.h5": "0", '
+    (lambda f: (f / "metadata.json").write_text('{"sha256": {"htkeras.json": "0", "config.json": "0", "model.weights.h5": "0", '
                                                  '"metrics.json": "0", "../x": "0"}}'), "not a zoo model file"),
 ])
 def test_a_damaged_folder_is_named_in_one_line(damage, message, tmp_path):
@@ -206,9 +206,9 @@ def test_config_schema_and_names_are_checked_before_use(edit, message, tmp_path)
     from htkeras.zoo.artifact import write_files
 
     folder = _copy("jv-fdht-lstm", tmp_path)
-    config = edit(json.loads((folder / "config.json").read_text()))
+    config = edit(json.loads((folder / "htkeras.json").read_text()))
     with pytest.raises(ValueError, match=message):
-        write_files(folder, {"config.json": json.dumps(config)})
+        write_files(folder, {"htkeras.json": json.dumps(config)})
     assert zoo.load(folder) is not None  # the refused write left the folder as it was
     forge_config(folder, config)
     with pytest.raises(ValueError, match=message):

@@ -79,7 +79,7 @@ def test_push_then_load_from_the_hub(tmp_path):
         files = hub.commits[("org/pushed", hub.refs[("org/pushed", "main")])]
         assert hub.messages[-1] == ("org/pushed", f"Upload fsdd-fdht-lstm with htkeras {htkeras.__version__}")
     local = zoo.resolve("fsdd-fdht-lstm").folder
-    assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "cv.json", "curves.png",
+    assert set(files) == {"htkeras.json", "config.json", "model.weights.h5", "metrics.json", "README.md", "cv.json", "curves.png",
                           "metadata.json"}
     assert files["model.weights.h5"] == (local / "model.weights.h5").read_bytes()
     assert files["README.md"].decode().startswith("---\nlibrary_name: keras\n")
@@ -91,24 +91,28 @@ def test_push_then_load_from_the_hub(tmp_path):
 PUSH_MODEL = """
 import json, sys
 import numpy as np
+import keras
 import htkeras.zoo as zoo
 model = zoo.load("fsdd-fdht-lstm", num_classes=3)
 print(zoo.push(model, "org/tuned", labels=["a", "b", "c"]))
 x = np.random.default_rng(0).standard_normal((2, 40, 40)).astype("float32")
 print("RESULT" + json.dumps({"pushed": model.predict(x, verbose=0).tolist(),
                              "loaded": zoo.load("hf://org/tuned").predict(x, verbose=0).tolist(),
+                             "keras": keras.saving.load_model("hf://org/tuned").predict(x, verbose=0).tolist(),
                              "labels": zoo.info("hf://org/tuned")["labels"]}))
 """
 
 
 def test_push_an_in_memory_model(tmp_path):
-    """A model changed in memory (here a new head) is saved as a zoo folder and uploaded in one call."""
+    """A model changed in memory (here a new head) is saved as a zoo folder and uploaded in one call; the
+    repo loads with htkeras and with Keras alone (``keras.saving.load_model("hf://...")``)."""
     with LocalHub({}) as hub:
         out = run_client(tmp_path, hub.url, script=PUSH_MODEL)
         files = hub.commits[("org/tuned", hub.refs[("org/tuned", "main")])]
     np.testing.assert_allclose(out["loaded"], out["pushed"], atol=1e-6)
+    np.testing.assert_allclose(out["keras"], out["pushed"], atol=1e-6)
     assert out["labels"] == ["a", "b", "c"]
-    assert set(files) == {"config.json", "model.weights.h5", "metrics.json", "README.md", "metadata.json"}
+    assert set(files) == {"htkeras.json", "config.json", "model.weights.h5", "metrics.json", "README.md", "metadata.json"}
     assert json.loads(files["metrics.json"])["base"] == "fsdd-fdht-lstm"
     checksums = json.loads(files["metadata.json"])["sha256"]
     assert all(checksums[name] == hashlib.sha256(files[name]).hexdigest() for name in set(files) - {"metadata.json"})

@@ -11,9 +11,9 @@ model is the one with the best *mean* held-out accuracy over the folds. Results 
 Without ``--cv``: the final model, trained on every example (with ``"epochs": "cv"`` for the epoch count
 chosen by a previous ``--cv`` run in the same DIR). Optional early stopping on a stratified validation
 fraction (``"validation": {"fraction": 0.1}, "patience": 5``). Writes DIR as a zoo model through
-``htkeras.zoo.write_artifact``: ``config.json``, ``model.weights.h5``, ``metrics.json`` (accuracy,
-parameters, compression, time, hardware, git commit, data and split), ``curves.png`` and ``metadata.json``
-(checksums). With a validation fraction, the weights of the epoch with the lowest
+``htkeras.zoo.write_artifact``: a Keras save (``config.json``, ``model.weights.h5``), ``htkeras.json``,
+``metrics.json`` (accuracy, parameters, compression, time, hardware, git commit, data and split),
+``curves.png`` and ``metadata.json`` (checksums). With a validation fraction, the weights of the epoch with the lowest
 validation loss are kept. A dataset with a published test split (Fashion-MNIST, UEA sets) is measured on
 it once, at the end (``test_accuracy``); it has no groups, so ``--cv`` is refused.
 
@@ -144,7 +144,7 @@ def check_config_values(config: dict, where: str) -> None:
 
 def holds_model(out: Path) -> bool:
     """Whether ``out`` holds a zoo model's files (a published run, a copied zoo folder)."""
-    return any(os.path.lexists(out / name) for name in (METADATA, "model.weights.h5", "config.json"))
+    return any(os.path.lexists(out / name) for name in (METADATA, "model.weights.h5", "config.json", "htkeras.json"))
 
 
 def model_spec(config: dict, data) -> dict:
@@ -372,7 +372,7 @@ def publish_run(out: Path, config: dict, model, state: dict, cv: dict | None, sp
                              **measured, train_seconds=state["seconds"], hardware=hardware(),
                              distribution=spread.record(), precision=keras.config.dtype_policy().name)
     curves = lambda path: plot_curves(state["history"], cv, path)
-    write_artifact(out, config=config, metrics=metrics, save_weights=model.save_weights,
+    write_artifact(out, config=config, metrics=metrics, model=model,
                    extras={"curves.png": curves}, new=False, keep=("cv.json",) if cv else ())
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
     return metrics

@@ -135,7 +135,7 @@ class SpeechEmbedding(keras.layers.Layer):
             last = index == len(CONVOLUTIONS) - 1
             padding = "same" if kernel == (1, 3) else "valid"
             self.convolutions.append(keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=not last,
-                                                         name=f"conv2d_{index}"))
+                                                         trainable=self.trainable, name=f"conv2d_{index}"))
             count = sum(p is not None for p in self.pools)
             self.pools.append(keras.layers.MaxPooling2D(pool, name=f"max_pooling2d_{count}") if pool else None)
 

@@ -3,7 +3,7 @@
 One implementation of each gated cell, parameterised by
 
 * ``decomposition``: the factorized map (``"ht"``, ``"tt"``, ...: a name in ``htkeras.registry``), and
-* ``structure``: where it is used:
+* ``structure``: where it is used, an object of ``htkeras.cells.wiring`` (``WIRINGS``):
 
   - ``"input"``: the input-to-hidden map ``x_t -> gates`` is factorized (all gates at once, the gate
     factor folded into the first output mode); the hidden-to-hidden kernel is dense (HT-LSTM, Yin et al.);
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
 
 import keras
 from keras import ops
@@ -30,25 +29,7 @@ from ..math.tensorize import default_num_modes, factorize, suggest_modes
 from ..math.tree import modes_or_none, positive_int
 from ..registry import linear_map_class
 from ..stats import CompressionStats
-
-STRUCTURES = ("input", "both", "joint")
-
-
-@dataclass(frozen=True)
-class SequenceContext:
-    """What a cell computed once for a sequence (``FactorizedRNNCell.prepare_sequence``): ``steps`` (the
-    time steps sharing it), ``weights`` (map name -> ``FactorizedDense.prepare`` result), ``projected``
-    (whether the step inputs are already ``W_x x_t``), ``recurrent`` (``W_h`` as a matrix, or None) and
-    ``batch_size`` (the rows of each step where the trace knows it, else None: the plans are chosen for it)."""
-
-    steps: int
-    weights: dict
-    projected: bool
-    recurrent: object = None
-    batch_size: int | None = None
-
-
-PER_STEP = SequenceContext(1, {}, False)  # nothing prepared: each step applies the maps itself
+from .wiring import PER_STEP, STRUCTURES, WIRINGS
 
 
 class FactorizedRNNCell(keras.layers.Layer):
@@ -104,9 +85,11 @@ class FactorizedRNNCell(keras.layers.Layer):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        map_quantization=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.map_quantization = map_quantization
         self.units = positive_int(units, "units")
         self.ranks = ranks
         self.input_modes = modes_or_none(input_modes, "input_modes")
@@ -115,6 +98,7 @@ class FactorizedRNNCell(keras.layers.Layer):
         self.structure = self._fixed_arg("structure", structure, "input")
         if self.structure not in STRUCTURES:
             raise ValueError(f"`structure` must be one of {STRUCTURES}, got {self.structure!r}.")
+        self.wiring = WIRINGS[self.structure]  # builds the maps and wires them into the gates
         self.map_class = linear_map_class(self.decomposition)
         self.map_options = dict(map_options or {})
         self.recurrent_ranks = recurrent_ranks
@@ -168,10 +152,16 @@ class FactorizedRNNCell(keras.layers.Layer):
     def state_size(self):
         return self.units
 
+    @property
+    def hidden_shape(self) -> tuple:
+        """The modes of the hidden size (given, or resolved from ``units``)."""
+        return self._hidden
+
     def _gate_modes(self) -> tuple:
         return (self.gates * self._hidden[0],) + tuple(self._hidden[1:])
 
-    def _make_map(self, name, input_modes, initializer, regularizer, constraint, ranks=None):
+    def make_map(self, name, input_modes, initializer, regularizer, constraint, ranks=None):
+        """A factorized map of the cell's kind from ``input_modes`` to all gates (for the wiring's ``build``)."""
         return self.map_class(
             input_modes,
             self._gate_modes(),
@@ -182,44 +172,26 @@ class FactorizedRNNCell(keras.layers.Layer):
             kernel_initializer=initializer,
             kernel_regularizer=regularizer,
             kernel_constraint=constraint,
-            dtype=self.dtype_policy,
+            dtype=self._map_policy(),
             name=name,
             **self.map_options,
         )
+
+    def _map_policy(self):
+        """The maps' dtype policy: the cell's, or after ``model.quantize("int8")`` (recorded in the config as
+        ``map_quantization``) its quantized form, so that a saved quantized cell is rebuilt with int8 maps."""
+        if self.map_quantization is None:
+            return self.dtype_policy
+        from keras import dtype_policies
+
+        return dtype_policies.get(f"{self.map_quantization}_from_{self.dtype_policy.name}")
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"{type(self).__name__} needs a known input size, got input shape {input_shape}.")
         self.input_dim = int(input_dim)
-        width = self.gates * self.units
-        if self.structure == "joint":
-            self.joint_map = self._make_map(
-                "joint_map", self.input_modes, self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint
-            )
-            self.joint_map.build((None, self.input_dim + self.units))
-        else:
-            self.kernel_map = self._make_map(
-                "kernel_map", self.input_modes, self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint
-            )
-            self.kernel_map.build((None, self.input_dim))
-        if self.structure == "input":
-            self.recurrent_kernel = self.add_weight(
-                name="recurrent_kernel",
-                shape=(self.units, width),
-                initializer=self.recurrent_initializer,
-                regularizer=self.recurrent_regularizer,
-                constraint=self.recurrent_constraint,
-            )
-        elif self.structure == "both":
-            init = self.recurrent_initializer
-            if not isinstance(init, keras.initializers.VarianceScaling):
-                init = self.kernel_initializer
-            self.recurrent_map = self._make_map(
-                "recurrent_map", self._hidden, init, self.recurrent_regularizer, self.recurrent_constraint,
-                self.recurrent_ranks,
-            )
-            self.recurrent_map.build((None, self.units))
+        self.wiring.build(self)
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias",
@@ -238,16 +210,12 @@ class FactorizedRNNCell(keras.layers.Layer):
         return self.bias_initializer
 
     # -- once per sequence ---------------------------------------------------------------------------
-    _separate_parts = False  # whether the gate math needs W_x x and W_h h apart (GRU with reset_after)
-
-    def _projects_inputs(self) -> bool:
-        """Whether ``W_x x_t`` can be computed for all time steps before the loop (it never depends on h)."""
-        return self.structure != "joint" or self._separate_parts
+    separate_parts = False  # whether the gate math needs W_x x and W_h h apart (GRU with reset_after)
 
     def prepare_sequence(self, sequences):
-        """What does not depend on the state, computed once for a whole sequence: returns ``(inputs,
-        context)`` for the loop (``with cell.sequence_context(context)``). ``sequences``: ``(batch, T,
-        input_dim)``.
+        """What does not depend on the state, computed once for a whole sequence (``wiring.prepare``): returns
+        ``(inputs, context)`` for the loop (``with cell.sequence_context(context)``). ``sequences``: ``(batch,
+        T, input_dim)``.
 
         * The map used at every step (``recurrent_map`` for "both", ``joint_map`` for "joint") gets its
           weight-only part contracted once, with the plan chosen for ``T`` steps of this batch size (where the
@@ -258,24 +226,7 @@ class FactorizedRNNCell(keras.layers.Layer):
           keeps it apart from ``W_h h`` (always but for a factorized "joint" map in an LSTM or a GRU without
           ``reset_after``; there ``M([x_t, 0])`` would not save the step's map call); else ``sequences``.
         """
-        batch, steps = sequences.shape[0], sequences.shape[1] or 1
-        name = {"input": None, "both": "recurrent_map", "joint": "joint_map"}[self.structure]
-        recurrent = self.recurrent_kernel if self.structure == "input" else None
-        if name is not None and getattr(self, name).forms_matrix(steps, batch):
-            recurrent = ops.cast(getattr(self, name).matrix(), self.compute_dtype)  # a dense matmul, as in Keras
-        if self.structure == "joint" and recurrent is not None:  # M = [W_x; W_h]
-            kernel, recurrent = recurrent[: self.input_dim], recurrent[self.input_dim :]
-            return ops.matmul(sequences, kernel), SequenceContext(steps, {}, True, recurrent, batch)
-        weights = {} if name is None or recurrent is not None else {name: getattr(self, name).prepare(steps, batch)}
-        context = SequenceContext(steps, weights, self._projects_inputs(), recurrent, batch)
-        if not context.projected:
-            return sequences, context
-        layer, x = (self.joint_map if self.structure == "joint" else self.kernel_map), sequences
-        if self.structure == "joint":  # M([x_t, 0])
-            x = ops.concatenate([x, ops.zeros(tuple(ops.shape(x)[:2]) + (self.units,), dtype=x.dtype)], axis=-1)
-        rows = None if batch is None or sequences.shape[1] is None else batch * steps  # all steps in one call
-        # called directly: ``sequences`` may carry a mask
-        return layer.apply(x, layer.prepare(1, rows), 1, rows), context
+        return self.wiring.prepare(self, sequences)
 
     _sequence_context = PER_STEP
 
@@ -288,72 +239,20 @@ class FactorizedRNNCell(keras.layers.Layer):
         finally:
             object.__setattr__(self, "_sequence_context", PER_STEP)
 
-    # -- the linear parts ------------------------------------------------------------------------------
-    def _map(self, name, x, context):
-        """Map ``name`` applied to ``x``, from the sequence's prepared weights when there are some."""
-        layer = getattr(self, name)
-        if name not in context.weights:
-            return layer(x)
-        return layer.apply(x, context.weights[name], context.steps, context.batch_size)
-
-    def _input_part(self, x, context=PER_STEP):
-        """``W_x x`` for all gates (``structure`` "input"/"both"), or ``x`` itself when already projected."""
-        if context.projected:
-            return x
-        return self._map("kernel_map", x, context)
-
-    def _recurrent_part(self, h, context=PER_STEP):
-        if context.recurrent is not None:
-            return ops.matmul(h, context.recurrent)
-        if self.structure == "input":
-            return ops.matmul(h, self.recurrent_kernel)
-        return self._map("recurrent_map", h, context)
-
-    def _preactivation(self, x, h, context=PER_STEP, x_part=None):
-        """``W_x x + W_h h`` for all gates, with one map application for ``structure="joint"``."""
-        if self.structure == "joint" and context.recurrent is None:
-            return self._map("joint_map", ops.concatenate([x, h], axis=-1), context)
-        return (self._input_part(x, context) if x_part is None else x_part) + self._recurrent_part(h, context)
-
-    def _parts(self, x, h, context=PER_STEP):
-        """``(W_x x, W_h h)`` separately; for the joint map by linearity, ``M([x, 0])`` and ``M([0, h])``
-        (in one call on a doubled batch unless ``M([x, 0])`` was computed for the whole sequence)."""
-        if self.structure != "joint":
-            return self._input_part(x, context), self._recurrent_part(h, context)
-        if context.recurrent is not None:
-            return x, self._recurrent_part(h, context)
-        if context.projected:
-            zeros = ops.zeros((ops.shape(h)[0], self.input_dim), dtype=h.dtype)
-            return x, self._map("joint_map", ops.concatenate([zeros, h], axis=-1), context)
-        stacked = ops.concatenate(
-            [
-                ops.concatenate([x, ops.zeros_like(h)], axis=-1),
-                ops.concatenate([ops.zeros_like(x), h], axis=-1),
-            ],
-            axis=0,
-        )
-        both = self._map("joint_map", stacked, context)
-        n = ops.shape(x)[0]
-        return both[:n], both[n:]
-
     # -- inspection -----------------------------------------------------------------------------------
     def compression_stats(self) -> CompressionStats:
         """Parameters, dense-equivalent parameters (a Keras cell of the same sizes) and FLOPs per step."""
         if not self.built:
             raise ValueError(f"{type(self).__name__} is not built yet.")
-        width = self.gates * self.units
         stats = CompressionStats(0, 0, 0)
         for layer in self._maps():
             stats = stats + layer.compression_stats()
-        if self.structure == "input":
-            dense = self.units * width
-            stats = stats + CompressionStats(dense, dense, 2 * dense)
-        if self.structure == "joint":  # the dense equivalent has separate x and h parts, not the padding
-            stats = CompressionStats(stats.params, (self.input_dim + self.units) * width, stats.flops)
+        stats = self.wiring.dense_stats(self, stats)
         bias = math.prod(self._bias_shape()) if self.use_bias else 0
         return stats + CompressionStats(bias, bias, bias + self._elementwise_flops())
 
-    def _maps(self):
+    def _maps(self) -> list:
+        """The cell's factorized maps (those its wiring built)."""
         return [getattr(self, a) for a in ("joint_map", "kernel_map", "recurrent_map") if hasattr(self, a)]
 
     def _elementwise_flops(self) -> int:
@@ -370,6 +269,7 @@ class FactorizedRNNCell(keras.layers.Layer):
                 "decomposition": self.decomposition,
                 "structure": self.structure,
                 "map_options": self.map_options,
+                "map_quantization": next((m.quantization_mode for m in self._maps() if m.quantization_mode), None),
                 "recurrent_ranks": self.recurrent_ranks,
                 "num_modes": self.num_modes,
                 "pad_inputs": self.pad_inputs,
@@ -430,7 +330,7 @@ class FactorizedLSTMCell(FactorizedRNNCell):
     def call(self, inputs, states, training=False):
         context = self._sequence_context  # set by htkeras.RNN around its loop
         h_tm1, c_tm1 = states[0], states[1]
-        z = self._preactivation(inputs, h_tm1, context)
+        z = self.wiring.preactivation(self, inputs, h_tm1, context)
         if self.bias is not None:
             z = z + self.bias
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
@@ -466,7 +366,7 @@ class FactorizedGRUCell(FactorizedRNNCell):
         return 9 * self.units
 
     @property
-    def _separate_parts(self):
+    def separate_parts(self):
         return self.reset_after
 
     def call(self, inputs, states, training=False):
@@ -475,20 +375,20 @@ class FactorizedGRUCell(FactorizedRNNCell):
         h_tm1 = states[0] if nested else states
         units = self.units
         if self.reset_after:
-            x_part, h_part = self._parts(inputs, h_tm1, context)
+            x_part, h_part = self.wiring.parts(self, inputs, h_tm1, context)
             if self.bias is not None:
                 x_part, h_part = x_part + self.bias[0], h_part + self.bias[1]
             z = self.recurrent_activation(x_part[:, :units] + h_part[:, :units])
             r = self.recurrent_activation(x_part[:, units : 2 * units] + h_part[:, units : 2 * units])
             hh = self.activation(x_part[:, 2 * units :] + r * h_part[:, 2 * units :])
         else:
-            x_part = None if self.structure == "joint" else self._input_part(inputs, context)
-            zr = self._preactivation(inputs, h_tm1, context, x_part)[:, : 2 * units]
+            x_part = self.wiring.step_input(self, inputs, context)
+            zr = self.wiring.preactivation(self, inputs, h_tm1, context, x_part)[:, : 2 * units]
             if self.bias is not None:
                 zr = zr + self.bias[: 2 * units]
             z = self.recurrent_activation(zr[:, :units])
             r = self.recurrent_activation(zr[:, units:])
-            hh = self._preactivation(inputs, r * h_tm1, context, x_part)[:, 2 * units :]
+            hh = self.wiring.preactivation(self, inputs, r * h_tm1, context, x_part)[:, 2 * units :]
             if self.bias is not None:
                 hh = hh + self.bias[2 * units :]
             hh = self.activation(hh)

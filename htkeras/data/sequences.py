@@ -36,7 +36,7 @@ def padding_frames(x) -> np.ndarray:
 
 def standardization(x: np.ndarray) -> dict:
     """Per-dimension ``{"mean": [...], "std": [...]}`` over the frames of ``x`` ``(N, T, D)`` that are not
-    zero padding (JSON-safe: zoo models keep it in their config.json)."""
+    zero padding (JSON-safe: zoo models keep it in their htkeras.json)."""
     frames = x[~padding_frames(x)]
     return {"mean": frames.mean(axis=0).tolist(), "std": (frames.std(axis=0) + 1e-6).tolist()}
 

@@ -25,7 +25,7 @@ class Dataset:
     integer labels ``y``, the group of each example (speaker, ...) for grouped
     cross-validation (``None``: no groups), the class names, a JSON-safe description for metrics.json, the
     published test split ``(x, y)`` when the dataset has one (only measured, never used to choose), and the
-    fitted preprocessing that zoo models keep in config.json (``None``: none fitted)."""
+    fitted preprocessing that zoo models keep in htkeras.json (``None``: none fitted)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -136,7 +136,7 @@ def uea(options: dict, data_dir=None) -> Dataset:
         "examples": len(y),
         "test_examples": len(y_test),
         "features": f"up to {x.shape[1]} steps of {x.shape[2]} values, standardized per dimension (training split "
-        "statistics, kept in config.json), zero-padded at the end",
+        "statistics, kept in htkeras.json), zero-padded at the end",
     }
     return Dataset(standardize(x, statistics), y, None, labels, description,
                    test=(standardize(x_test, statistics), y_test), preprocessing=statistics)

@@ -54,7 +54,7 @@ from ..models import split_backbone
 from ..progress import track
 from ..timing import median_seconds
 from ..zoo.artifact import check_name
-from . import FORMATS, ExportError
+from . import ExportError, format_name
 from .serving import as_text, read_labels, serving_function, write_labels
 
 PARTS = ("whole", "head")
@@ -84,6 +84,7 @@ class ExportReport:
     note: str | None = None
     labels: str | None = None  # the class names file (one a line, line i = output i)
     contract: str | None = None  # what the file takes and gives
+    usage: str | None = None  # how to run it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,6 +105,8 @@ class ExportReport:
             lines.append(f"  contract: {self.contract}")
         if self.labels:
             lines.append(f"  class names: {self.labels} (line i names output i)")
+        if self.usage:
+            lines.append(f"  run it: {self.usage}")
         return "\n".join(lines)
 
 
@@ -210,7 +213,7 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         model: a built-in zoo name, ``hf://org/repo[@revision]``, a zoo folder (a fine-tuned one too), or a
             ``keras.Model`` mapping ``(batch, T, F)`` to class probabilities (a model of ``zoo.load`` or
             ``zoo.fine_tune`` is checked on its base's real data and keeps its labels).
-        format: one of ``FORMATS``.
+        format: one of ``FORMATS``, or Keras' name for it (``litert``, ``tf_saved_model``).
         out: folder to write into (created): ``<out>/<name>/<version>/`` for a SavedModel,
             ``<out>/<name>.tflite`` or ``<out>/<name>.int8.tflite`` otherwise.
         name: file/folder name (default: the zoo name or the model's name).
@@ -231,8 +234,7 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
             backbone first), for devices that run one shared embedding model and many small heads.
         verbose: 1 shows progress bars (reading the data, checking a TFLite file example by example).
     """
-    if format not in FORMATS:
-        raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
+    format = format_name(format)
     version = positive_int(version, "version")
     if part not in PARTS:
         raise ValueError(f"Unknown part {part!r}; choose one of {', '.join(PARTS)}.")
@@ -261,7 +263,7 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
                 report = _export_saved_model(keras_model, staging / path.name, x, y, labels, waveform)
             else:
                 report = _export_tflite(keras_model, staging / path.name, x, y, format == "tflite-int8", allow_flex,
-                                        int8_io, verbose)
+                                        int8_io, verbose, input_name="waveform" if waveform else "features")
                 report = replace(report, contract=_tflite_contract(keras_model, waveform))
             _verify(report, allow_accuracy_drop, FRONT_END_TOLERANCE if _float_scopes(keras_model) else FLOAT_TOLERANCE)
             if labels_path is not None:
@@ -273,7 +275,18 @@ def export(model, format: str, out, *, name=None, version: int = 1, data=None, d
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     labels_file = path / "assets" / "labels.txt" if format == "saved_model" and labels is not None else labels_path
-    return replace(report, path=str(path), labels=None if labels_file is None else str(labels_file))
+    return replace(report, path=str(path), labels=None if labels_file is None else str(labels_file),
+                   usage=_usage(format, path, "waveform" if waveform else "features", labels is not None))
+
+
+def _usage(format: str, path: Path, input_name: str, labelled: bool) -> str:
+    """How to run the export at ``path`` and read its outputs, in one line."""
+    if format == "saved_model":
+        outputs = "'probabilities', 'class_id' and 'label'" if labelled else "'probabilities'"
+        return (f"tf.saved_model.load('{path}').signatures['serving_default']({input_name}=x) gives {outputs}; "
+                f"TF Serving: POST {{\"instances\": [...]}} to /v1/models/{path.parent.name}:predict")
+    return (f"ai_edge_litert.interpreter.Interpreter('{path}').get_signature_runner('serving_default')"
+            f"({input_name}=x)['probabilities']" + ("; class names in the labels file above" if labelled else ""))
 
 
 def _tflite_contract(model, waveform) -> str:
@@ -383,6 +396,29 @@ def _deploy_function(model):
     return serve
 
 
+def with_signature(flatbuffer: bytes, input_name: str) -> bytes:
+    """The TFLite ``flatbuffer`` (one input, one output: a frozen function's conversion, which has no signature
+    and an output tensor named ``Identity``) with the signature ``serving_default``: input ``input_name``
+    (``waveform`` or ``features``), output ``probabilities``, the tensors named so too. LiteRT's
+    ``get_signature_runner()`` then runs it by those names. The graph itself is unchanged."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    graph = model.subgraphs[0]
+    (given,), (result,) = graph.inputs, graph.outputs
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
+    signature.inputs, signature.outputs = [], []
+    for tensor_map, index, name in ((signature.inputs, given, input_name), (signature.outputs, result, "probabilities")):
+        entry = schema.TensorMapT()
+        entry.name, entry.tensorIndex = name, int(index)
+        tensor_map.append(entry)
+        graph.tensors[index].name = name
+    model.signatureDefs = [signature]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def operators(flatbuffer: bytes) -> list:
     """Names of the operators in a TFLite flatbuffer, over all subgraphs (custom ops by their custom
     name, e.g. ``FlexEinsum``)."""
@@ -439,7 +475,7 @@ def _latency_ms(runner, x, repeats: int = 200) -> float:
 
 
 def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_io: bool,
-                   verbose: int = 0) -> ExportReport:
+                   verbose: int = 0, input_name: str = "features") -> ExportReport:
     import tensorflow as tf
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -472,6 +508,7 @@ def _export_tflite(model, path: Path, x, y, int8: bool, allow_flex: bool, int8_i
     scopes = _float_scopes(model)
     if int8 and scopes:
         flatbuffer = _quantize_except(converter, flatbuffer, scopes, calibration, allow_flex)
+    flatbuffer = with_signature(flatbuffer, input_name)
     found = operators(flatbuffer)
     flex = [op for op in found if op.startswith("Flex")]
     if flex and not allow_flex:

@@ -26,6 +26,16 @@ class LargerThanDenseError(ValueError):
     """A factorized layer that would hold more weights than the dense kernel it stands for."""
 
 
+class PreparedMap(NamedTuple):
+    """``FactorizedDense.prepare``'s result: the weight-only part of ``x @ W`` (``tensors``) with the rest of
+    the plan it was contracted for (``rest``: runs ``[x, *tensors]``; None where the format contracts its
+    factors itself). ``apply`` takes it as it is: the plan travels with its tensors, so no caller passes the
+    steps and batch size it was chosen for a second time."""
+
+    tensors: list
+    rest: object = None
+
+
 class MatrixFit(NamedTuple):
     """A layer's structure fitted to a dense matrix (``FactorizedDense.decompose``): ``ranks`` for the
     constructor, ``factors`` (NumPy, in the order of the layer's weights) and the fit's relative Frobenius
@@ -163,14 +173,15 @@ class FactorizedDense(keras.layers.Layer):
         """The tensor network of ``y = x @ W`` (``htkeras.math.contraction.MatrixNetwork``)."""
         raise NotImplementedError
 
-    def _prepare_factors(self, factors, steps: int, batch_size: int | None = None) -> list:
+    def _prepare_factors(self, factors, steps: int, batch_size: int | None = None) -> PreparedMap:
         """The factors (in network shapes) with the weight-only steps of the plan for ``steps`` (and
-        ``batch_size``) done."""
-        return self.split_plan(steps, batch_size=batch_size)[0].run(factors)
+        ``batch_size``) done, and the rest of that plan."""
+        weights, rest = self.split_plan(steps, batch_size=batch_size)
+        return PreparedMap(weights.run(factors), rest)
 
-    def _contract(self, x, prepared, steps: int, batch_size: int | None = None):
+    def _contract(self, x, prepared: PreparedMap):
         """``x @ W`` for ``x`` of shape ``(batch, *input_modes)`` and ``_prepare_factors``' result."""
-        return self.split_plan(steps, batch_size=batch_size)[1]([x] + prepared)
+        return prepared.rest([x] + prepared.tensors)
 
     def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """This (built) layer's structure fitted to the NumPy ``(padded_input_dim, units)`` ``matrix``
@@ -241,6 +252,55 @@ class FactorizedDense(keras.layers.Layer):
         self._split_plans = {}
         self._matrix_plan = None  # made on first use of matrix()
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self.input_dim})
+        if self.quantization_mode == "int8":  # a quantized layer from a config: its int8 factors are loaded next
+            self._quantize_factors()
+
+    # -- Keras' quantize("int8") ----------------------------------------------------------------------
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Keras' ``layer.quantize("int8")`` (and ``model.quantize("int8")``, which reaches every factorized
+        layer, inside the RNN cells too): each factor is stored as int8 with a float32 scale per slice of its
+        last axis (abs-max, ``keras.quantizers.abs_max_quantize``); the layer contracts the dequantized
+        factors (weight-only quantization: 4x smaller factors, the same contraction plan). The bias stays
+        float. A quantized layer saves, loads and trains its bias as any Keras quantized layer. Other modes
+        are refused with a ValueError: an integer TFLite file comes from ``htkeras export --format
+        tflite-int8``."""
+        if mode != "int8":
+            raise ValueError(f"{type(self).__name__} '{self.name}' implements quantize('int8') only, not {mode!r}; for a "
+                             "fully integer model use `htkeras export MODEL --format tflite-int8`.")
+        self._check_quantize_args(mode, self.compute_dtype)
+        self._quantize_factors()
+        from keras import dtype_policies
+
+        self.dtype_policy = dtype_policies.get(f"int8_from_{self.dtype_policy.name}")
+
+    def _quantize_factors(self) -> None:
+        """Replace the float factor weights by int8 ones and their scales (``factor_scales``)."""
+        values = [ops.convert_to_numpy(f).astype("float32") for f in self.factors]
+        self._tracker.unlock()
+        for factor in self.factors:
+            self._untrack_variable(factor)
+        shapes = self._factor_shapes()
+        self.factors = [self.add_weight(name=name, shape=shape, initializer="zeros", dtype="int8", trainable=False)
+                        for name, shape in shapes]
+        self.factor_scales = [self.add_weight(name=f"{name}_scale", shape=shape[-1:], initializer="ones",
+                                              trainable=False) for name, shape in shapes]
+        for factor, scale, value in zip(self.factors, self.factor_scales, values):
+            quantized, inverse = keras.quantizers.abs_max_quantize(value, axis=tuple(range(value.ndim - 1)),
+                                                                   to_numpy=True)
+            factor.assign(quantized)
+            scale.assign(np.reshape(1.0 / inverse, scale.shape))
+        self._tracker.lock()
+        self._is_quantized = True
+
+    def _int8_call(self, inputs, training=None):
+        return self.call(inputs)
+
+    def _factor_values(self) -> list:
+        """The factors as tensors: the weights, or a quantized layer's int8 factors times their scales."""
+        if not getattr(self, "_is_quantized", False):
+            return list(self.factors)
+        dtype = "float32" if self.contracts_in_float32 else self.compute_dtype
+        return [ops.cast(ops.cast(q, "float32") * s, dtype) for q, s in zip(self.factors, self.factor_scales)]
 
     def split_plan(self, steps: int = 1, matmuls: bool | None = None, batch_size: int | None = None) -> tuple:
         """``(weights, rest)``: ``ContractionPlan.split`` of the plan chosen for weights shared by ``steps``
@@ -256,15 +316,15 @@ class FactorizedDense(keras.layers.Layer):
             self._split_plans[key] = plan.split(len(self.matrix_network.inputs))
         return self._split_plans[key]
 
-    def prepare(self, steps: int = 1, batch_size: int | None = None) -> list:
+    def prepare(self, steps: int = 1, batch_size: int | None = None) -> PreparedMap:
         """The weight-only part of ``x @ W``, for ``apply``: computed once and shared by ``steps`` calls (a
-        recurrent layer's time steps) of ``batch_size`` rows (both choose the contraction plan). A list of
-        tensors."""
+        recurrent layer's time steps) of ``batch_size`` rows (both choose the contraction plan, which the
+        result carries)."""
         return self._prepare_factors(self._network_factors(), steps, batch_size)
 
     def _network_factors(self) -> list:
         """The factor weights in the shapes they take in the tensor network."""
-        return [ops.reshape(f, s) for f, s in zip(self.factors, self.matrix_network.factor_shapes)]
+        return [ops.reshape(f, s) for f, s in zip(self._factor_values(), self.matrix_network.factor_shapes)]
 
     def forms_matrix(self, steps: int = 1, batch_size: int | None = None) -> bool:
         """Whether the plan for weights shared by ``steps`` calls of ``batch_size`` rows forms the whole matrix
@@ -285,16 +345,17 @@ class FactorizedDense(keras.layers.Layer):
         under a mixed-precision policy); ``matrix()`` and ``prepare()`` then give float32 tensors."""
         return self.float32_contraction and self.variable_dtype == "float32" and self.compute_dtype != "float32"
 
-    def apply(self, inputs, prepared, steps: int = 1, batch_size: int | None = None):
-        """``activation(inputs @ W + b)`` from ``prepare(steps, batch_size)``'s result; ``inputs``: ``(...,
-        input_dim)``. Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside its loop)."""
+    def apply(self, inputs, prepared: PreparedMap):
+        """``activation(inputs @ W + b)`` from ``prepare``'s result (for the plan it was prepared with);
+        ``inputs``: ``(..., input_dim)``. Called directly, outside ``__call__`` (as ``htkeras.RNN`` does inside
+        its loop)."""
         x = ops.cast(inputs, "float32") if self.contracts_in_float32 else inputs
         lead = ops.shape(x)[:-1]
         if self.padded_input_dim > self.input_dim:
             pad = [[0, 0]] * (len(x.shape) - 1) + [[0, self.padded_input_dim - self.input_dim]]
             x = ops.pad(x, pad)
         x = ops.reshape(x, (-1,) + tuple(self.resolved_input_modes))
-        y = ops.reshape(self._contract(x, prepared, steps, batch_size), tuple(lead) + (self.output_dim,))
+        y = ops.reshape(self._contract(x, prepared), tuple(lead) + (self.output_dim,))
         if self.contracts_in_float32:
             y = ops.cast(y, self.compute_dtype)
         if self.bias is not None:
@@ -335,7 +396,7 @@ class FactorizedDense(keras.layers.Layer):
     def dense_kernel(self):
         """The dense ``(input_dim, units)`` kernel this layer represents (NumPy; padding rows dropped)."""
         self._require_built()
-        factors = [ops.convert_to_numpy(f) for f in self.factors]
+        factors = [ops.convert_to_numpy(f) for f in self._factor_values()]
         return self._dense_from_factors(factors)[: self.input_dim]
 
     @property

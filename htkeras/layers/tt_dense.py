@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from ..math import decompositions, networks
-from .factorized import MatrixFit
+from .factorized import MatrixFit, PreparedMap
 from .network_dense import NetworkDense
 
 
@@ -82,15 +82,15 @@ class TTDense(NetworkDense):
     def tensor_train(self, cores=None):
         """The kernel as a ``t3f.TensorTrain`` (of ``cores``, default the layer's weights)."""
         t3f = _t3f()
-        cores = [ops.convert_to_tensor(c) for c in (self.factors if cores is None else cores)]
+        cores = [ops.convert_to_tensor(c) for c in (self._factor_values() if cores is None else cores)]
         return t3f.TensorTrain(cores, (self.resolved_input_modes, self.resolved_output_modes), self.tt_ranks)
 
     def _prepare_factors(self, factors, steps, batch_size=None):
-        return factors  # t3f contracts the cores itself
+        return PreparedMap(factors)  # t3f contracts the cores itself
 
-    def _contract(self, x, prepared, steps, batch_size=None):
+    def _contract(self, x, prepared):
         t3f = _t3f()
-        return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(prepared))
+        return t3f.matmul(ops.reshape(x, (-1, self.padded_input_dim)), self.tensor_train(prepared.tensors))
 
     def decompose(self, matrix, max_rank=None, rtol=None) -> MatrixFit:
         """TT-SVD by t3f (``to_tt_matrix``). t3f ignores its ``epsilon``, so the ranks that meet ``rtol`` are

@@ -1,7 +1,8 @@
 """Pretrained models in one line: ``htkeras.zoo.load("fsdd-fdht-lstm")``.
 
-A zoo model is a folder (``artifact``: ``config.json``, ``model.weights.h5``, ``metrics.json``,
-``metadata.json`` with checksums), read and validated once into a ``ZooModel``. One resolver
+A zoo model is a folder (``artifact``): a Keras unzipped save (``config.json``, ``model.weights.h5``,
+``metadata.json``, which also holds the checksums; ``keras.saving.load_model(folder)`` loads it) with
+htkeras' record ``htkeras.json`` and ``metrics.json``, read and validated once into a ``ZooModel``. One resolver
 (``resolve``) turns a handle into it: a built-in name (``list_models()``; installed with the package,
 offline), ``hf://org/repo[@revision]`` (downloaded once into the Hugging Face cache) or a local folder.
 ``load``, ``info``, ``preprocess``, ``load_data``, ``fine_tune``, ``save``, ``push`` and ``htkeras.export.export`` take a
@@ -10,7 +11,7 @@ evaluation data, licence, Hub tags) is one table, ``tasks.TASKS``.
 
 Modules: ``artifact`` (the type and its one writer), ``resolver``, ``tasks``, ``describe`` (info),
 ``loading`` (load, preprocess, load_data), ``fine_tuning`` (fine_tune: a frozen front-end's features computed once),
-``publish`` (save, push). Each name below is imported from its
+``publish`` (save, push), ``migrate`` (folders of htkeras 0.5 and earlier). Each name below is imported from its
 module on first use, so that ``list_models``, ``resolve`` and ``info`` run without Keras or TensorFlow.
 """
 
@@ -18,8 +19,8 @@ import importlib
 
 _EXPORTS = {
     "ZooModel": "artifact", "write_artifact": "artifact", "PAPERS": "describe", "info": "describe",
-    "fine_tune": "fine_tuning", "load": "loading", "load_data": "loading", "model_labels": "loading", "origin": "loading",
-    "preprocess": "loading", "push": "publish",
+    "fine_tune": "fine_tuning", "load": "loading", "load_data": "loading", "migrate": "migrate",
+    "model_labels": "loading", "origin": "loading", "preprocess": "loading", "push": "publish",
     "save": "publish", "list_models": "resolver", "resolve": "resolver", "TASKS": "tasks", "get_task": "tasks",
 }
 __all__ = sorted(_EXPORTS)

@@ -1,13 +1,20 @@
 """The zoo's one artifact type, ``ZooModel``, and the one writer of artifact folders.
 
-A zoo model is a folder:
+A zoo model is a folder that is a genuine Keras unzipped save (what ``keras.saving.save_model(model, folder,
+zipped=False)`` writes, so that ``keras.saving.load_model(folder)`` and ``load_model("hf://org/repo")``
+return the whole compiled model after ``import htkeras``) plus htkeras' own files:
 
-* ``config.json``: the training config, the model spec (``htkeras.models.build_model``) and the class
-  labels (``None`` for a next-step model);
-* ``model.weights.h5``: the weights;
+* ``config.json``: Keras' model config (the architecture, its compile config);
+* ``model.weights.h5``: Keras' weights file (the optimizer's built, untrained state included);
+* ``metadata.json``: Keras' metadata (``keras_version``, ``date_saved``) and htkeras' seal: the SHA-256 of
+  every other file, the htkeras version, the model's name;
+* ``htkeras.json``: htkeras' record: the training config, the model spec (``htkeras.models.build_model``),
+  the dataset and its preprocessing, the class labels (``None`` for a next-step model);
 * ``metrics.json``: only what a run measured (``metrics_record``);
-* ``metadata.json``: the SHA-256 of every other file, the htkeras and Keras versions;
 * optionally ``README.md`` (the card), ``cv.json`` (cross-validation), ``curves.png``.
+
+A folder of htkeras 0.5 and earlier (htkeras' record in ``config.json``, no Keras config) is refused with
+the command that converts it (``htkeras migrate``, ``htkeras.zoo.migrate``).
 
 ``ZooModel.read`` reads and validates a folder once, and is the one place that decides what a folder may
 contain: only the files that ``metadata.json`` vouches for (listed with their SHA-256) exist for htkeras,
@@ -19,11 +26,11 @@ folder (``NAME_PATTERN``); as many labels as the head has classes. A bad file is
 ``preprocess``, ``export``, ``save``, ``push``) takes the ``ZooModel``, so a handle is resolved, and its
 files read, once; ``push`` uploads a verified copy of the listed files (``ZooModel.copy_to``), nothing else.
 
-``write_artifact`` (training runs and ``zoo.save``) and ``write_files`` (regenerated cards) are the only
-writers, under the folder's write lock (``htkeras.files.writing``). They stage every file beside the folder,
-then move it in: a new folder with one rename; into an existing folder (a training run's), file by file
-with ``metadata.json`` removed first and written last, so that a folder whose write was interrupted fails
-its checksums instead of passing for a model. The new folder holds exactly the files written and those
+``write_artifact`` (training runs, ``zoo.save``, ``migrate``) and ``write_files`` (regenerated cards) are the
+only writers, under the folder's write lock (``htkeras.files.writing``). They stage every file beside the
+folder, then move it in: a new folder with one rename; into an existing folder (a training run's), file by
+file with ``metadata.json`` removed first and written last, so that a folder whose write was interrupted
+fails its checksums instead of passing for a model. The new folder holds exactly the files written and those
 ``keep`` names: no file of an earlier model in that folder is sealed into the new one.
 """
 
@@ -34,24 +41,31 @@ import math
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..files import file_sha256, json_text, open_regular, regular_file, staging_folder, writing
 from ..version import __version__
 
-REQUIRED_FILES = ("config.json", "model.weights.h5", "metrics.json")
+RECORD = "htkeras.json"  # htkeras' own record; config.json, model.weights.h5 and metadata.json are Keras'
+KERAS_CONFIG, WEIGHTS = "config.json", "model.weights.h5"
+REQUIRED_FILES = (RECORD, KERAS_CONFIG, WEIGHTS, "metrics.json")
 OPTIONAL_FILES = ("README.md", "cv.json", "curves.png")
 METADATA = "metadata.json"
 FILES = (*REQUIRED_FILES, *OPTIONAL_FILES, METADATA)  # everything a zoo folder holds and the Hub serves
+LEGACY_REQUIRED = (KERAS_CONFIG, WEIGHTS, "metrics.json")  # htkeras <= 0.5: the record in config.json
+LEGACY_FILES = (*LEGACY_REQUIRED, *OPTIONAL_FILES)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")  # no separators, no leading dot: never a path
-CONFIG_KEYS = {"name": str, "dataset": dict, "model_spec": dict}
+CONFIG_KEYS = {"name": str, "dataset": dict, "model_spec": dict}  # of htkeras.json
+KERAS_CONFIG_KEYS = {"class_name": str, "config": dict}
 SPEC_KEYS = {"kind": str, "units": int, "input_shape": list}
 METRICS_KEYS = {"name": str, "data": dict, "split": dict, "parameters": int, "compression": (int, float),
                 "commit": str}
 GIB = 1 << 30
-MAX_BYTES = {"model.weights.h5": 2 * GIB, "curves.png": 16 << 20}  # every other file (JSON, the card): 16 MiB
+MAX_BYTES = {WEIGHTS: 2 * GIB, "curves.png": 16 << 20}  # every other file (JSON, the card): 16 MiB
 MAX_TEXT_BYTES = 16 << 20
 # Bounds on the sizes a config may ask for (a forged one must not make htkeras allocate without limit)
 LIMITS = {"units": 16_384, "num_classes": 100_000, "input_shape": 10_000_000, "num_frames": 100_000,
@@ -130,22 +144,23 @@ def check_dataset_sizes(dataset: dict, where: str) -> None:
         check_rate(dataset["sample_rate"], f"{where} dataset 'sample_rate'")
 
 
-def validate(config, metrics, where: Path | str) -> None:
-    """The schema checks of ``ZooModel.read`` on ``config`` and ``metrics`` dicts (also before writing)."""
-    _check_keys(config, CONFIG_KEYS, f"{where}/config.json")
-    _check_keys(config["model_spec"], SPEC_KEYS, f"{where}/config.json model_spec")
-    _check_keys(config["dataset"], {"name": str}, f"{where}/config.json dataset")
-    check_name(config["name"], f"{where}/config.json: 'name'")
+def validate(config, metrics, where: Path | str, record: str = RECORD) -> None:
+    """The schema checks of ``ZooModel.read`` on the ``config`` (htkeras' record, read from the file
+    ``record``) and ``metrics`` dicts (also before writing)."""
+    _check_keys(config, CONFIG_KEYS, f"{where}/{record}")
+    _check_keys(config["model_spec"], SPEC_KEYS, f"{where}/{record} model_spec")
+    _check_keys(config["dataset"], {"name": str}, f"{where}/{record} dataset")
+    check_name(config["name"], f"{where}/{record}: 'name'")
     _check_keys(metrics, METRICS_KEYS, f"{where}/metrics.json")
     _check_keys(metrics["data"], {"name": str}, f"{where}/metrics.json data")
     spec, labels = config["model_spec"], config.get("labels")
-    check_sizes(spec, config["dataset"], f"{where}/config.json")
+    check_sizes(spec, config["dataset"], f"{where}/{record}")
     if spec.get("head", "label") == "label":
         classes = spec.get("num_classes")
         if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-            raise ValueError(f"{where}/config.json: a classifier needs 'labels', a list of class names.")
+            raise ValueError(f"{where}/{record}: a classifier needs 'labels', a list of class names.")
         if len(labels) != classes:
-            raise ValueError(f"{where}/config.json: {len(labels)} labels for a head of {classes} classes.")
+            raise ValueError(f"{where}/{record}: {len(labels)} labels for a head of {classes} classes.")
 
 
 def _member(folder: Path, name: str, within: Path | None) -> Path:
@@ -160,6 +175,61 @@ def _member(folder: Path, name: str, within: Path | None) -> Path:
         path = target
     regular_file(path, max_bytes(name))
     return path
+
+
+def is_legacy(folder: Path, links_within=None) -> bool:
+    """Whether ``folder`` is a zoo folder of htkeras 0.5 or earlier: its ``metadata.json`` vouches for a
+    ``config.json`` (then htkeras' record) and for no ``htkeras.json``. A folder of today that lost its
+    ``htkeras.json`` is not one: it is named as damaged."""
+    if os.path.lexists(folder / RECORD) or not all(os.path.lexists(folder / name) for name in (KERAS_CONFIG, METADATA)):
+        return False
+    try:
+        metadata = _read_json(_member(folder, METADATA, None if links_within is None else Path(links_within)))
+    except (ValueError, OSError):
+        return False
+    checksums = metadata.get("sha256") if isinstance(metadata, dict) else None
+    return isinstance(checksums, dict) and KERAS_CONFIG in checksums and RECORD not in checksums
+
+
+def _check_keras_config(path: Path, folder: Path) -> None:
+    """The folder's ``config.json`` at ``path`` is a Keras model config (a JSON object with its class)."""
+    _check_keys(_read_json(path), KERAS_CONFIG_KEYS, f"{folder}/{KERAS_CONFIG} (Keras' model config)")
+
+
+def verified_files(folder: Path, required, allowed, links_within=None) -> tuple:
+    """``(checksums, paths)`` of the files that ``folder``'s ``metadata.json`` vouches for, each checked
+    (``_member``) and hashed against its SHA-256; ``required``: the names it must list, ``allowed``: every name
+    it may list. A one-line ValueError (FileNotFoundError for a missing file) names the first bad one."""
+    within = None if links_within is None else Path(links_within)
+    missing = [name for name in (*required, METADATA) if not os.path.lexists(folder / name)]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a zoo model folder: missing {', '.join(missing)}.")
+    metadata = _read_json(_member(folder, METADATA, within))
+    checksums = metadata.get("sha256") if isinstance(metadata, dict) else None
+    if not isinstance(checksums, dict) or not set(required) <= set(checksums):
+        raise ValueError(f"{folder / METADATA} does not list the SHA-256 of {', '.join(required)}.")
+    strange = [name for name in checksums if name not in allowed or name == METADATA]
+    if strange:
+        raise ValueError(f"{folder / METADATA} lists {strange[0]!r}, which is not a zoo model file.")
+    paths = {}
+    for name, digest in checksums.items():
+        if not os.path.lexists(folder / name):
+            raise FileNotFoundError(f"{folder / name} is missing (listed in {METADATA}).")
+        paths[name] = _member(folder, name, within)
+        if file_sha256(paths[name], max_bytes(name)) != digest:
+            raise ValueError(f"{folder / name} does not match its SHA-256 in {METADATA}: the file is corrupt or "
+                             "was changed. Download it again, or write the folder again with htkeras.")
+    return dict(checksums), paths
+
+
+def read_legacy(folder: Path, links_within=None) -> tuple:
+    """``(record, metrics, checksums, paths)`` of a zoo folder of htkeras 0.5 or earlier (``is_legacy``: its
+    record in ``config.json``, the weights without a Keras config), checked as ``ZooModel.read`` checks a
+    folder: for ``htkeras migrate`` only."""
+    checksums, paths = verified_files(folder, LEGACY_REQUIRED, LEGACY_FILES, links_within)
+    config, metrics = _read_json(paths[KERAS_CONFIG]), _read_json(paths["metrics.json"])
+    validate(config, metrics, folder, record=KERAS_CONFIG)
+    return config, metrics, checksums, paths
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,28 +250,16 @@ class ZooModel:
         """Read and check ``folder`` (see the module docstring). ``links_within``: a Hub cache folder, whose
         links (to its blobs) are followed when they stay inside it; elsewhere no link is read."""
         folder = Path(folder)
-        within = None if links_within is None else Path(links_within)
-        missing = [name for name in (*REQUIRED_FILES, METADATA) if not os.path.lexists(folder / name)]
-        if missing:
-            raise FileNotFoundError(f"{folder} is not a zoo model folder: missing {', '.join(missing)}.")
-        metadata = _read_json(_member(folder, METADATA, within))
-        checksums = metadata.get("sha256") if isinstance(metadata, dict) else None
-        if not isinstance(checksums, dict) or not set(REQUIRED_FILES) <= set(checksums):
-            raise ValueError(f"{folder / METADATA} does not list the SHA-256 of {', '.join(REQUIRED_FILES)}.")
-        strange = [name for name in checksums if name not in FILES or name == METADATA]
-        if strange:
-            raise ValueError(f"{folder / METADATA} lists {strange[0]!r}, which is not a zoo model file.")
-        paths = {}
-        for name, digest in checksums.items():
-            if not os.path.lexists(folder / name):
-                raise FileNotFoundError(f"{folder / name} is missing (listed in {METADATA}).")
-            paths[name] = _member(folder, name, within)
-            if file_sha256(paths[name], max_bytes(name)) != digest:
-                raise ValueError(f"{folder / name} does not match its SHA-256 in {METADATA}: the file is corrupt or "
-                                 "was changed. Download it again, or write the folder again with htkeras.")
-        config, metrics = _read_json(paths["config.json"]), _read_json(paths["metrics.json"])
+        handle = str(folder if handle is None else handle)
+        if is_legacy(folder, links_within):
+            out = " --out NEW_FOLDER" if handle.startswith("hf://") else ""
+            raise ValueError(f"{handle} is a zoo model of htkeras 0.5 or earlier (htkeras' record in config.json, not a "
+                             f"Keras save): convert it with `htkeras migrate {handle}{out}`.")
+        checksums, paths = verified_files(folder, REQUIRED_FILES, FILES, links_within)
+        _check_keras_config(paths[KERAS_CONFIG], folder)
+        config, metrics = _read_json(paths[RECORD]), _read_json(paths["metrics.json"])
         validate(config, metrics, folder)
-        return cls(folder, str(folder if handle is None else handle), config, metrics, dict(checksums), paths)
+        return cls(folder, handle, config, metrics, checksums, paths)
 
     @property
     def name(self) -> str:
@@ -233,7 +291,7 @@ class ZooModel:
     def weights(self) -> Path:
         """The weights file (by its name in the folder: Keras reads a file by its ending; in the Hub cache a
         link, checked by ``read`` to stay in the repo's cache folder)."""
-        return self.folder / "model.weights.h5"
+        return self.folder / WEIGHTS
 
     def files(self) -> list:
         """The names of the artifact's files: those ``metadata.json`` lists, and itself."""
@@ -274,12 +332,23 @@ def metrics_record(model, *, name: str, task, data: dict, split: dict, commit: s
     }
 
 
-def _metadata(sources: dict, name: str) -> dict:
-    """``metadata.json`` of a folder whose files are at ``sources`` (``{file name: path}``)."""
+def _metadata(sources: dict, name: str, saved_by: dict) -> dict:
+    """``metadata.json`` of a folder whose files are at ``sources`` (``{file name: path}``): Keras' own keys
+    (``saved_by``: ``keras_version`` and ``date_saved`` of its Keras files) and htkeras' seal."""
+    return {**saved_by, "library": "htkeras", "htkeras_version": __version__, "name": name,
+            "sha256": {file: file_sha256(path, max_bytes(file)) for file, path in sources.items()}}
+
+
+def _saved_by(folder: Path, rewritten) -> dict:
+    """Keras' metadata keys for a folder whose files ``rewritten`` are new: now and this Keras when its Keras
+    files are among them, otherwise those its ``metadata.json`` has (a regenerated card changes no model)."""
     import keras  # the reader needs no Keras: ``htkeras info`` runs without TensorFlow
 
-    return {"library": "htkeras", "htkeras_version": __version__, "keras_version": keras.__version__, "name": name,
-            "sha256": {file: file_sha256(path, max_bytes(file)) for file, path in sources.items()}}
+    now = {"keras_version": keras.__version__, "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")}
+    if KERAS_CONFIG in rewritten or not os.path.lexists(folder / METADATA):
+        return now
+    old = _read_json(_member(folder, METADATA, None))
+    return {key: old[key] for key in now if isinstance(old, dict) and isinstance(old.get(key), str)} or now
 
 
 def write_files(folder, files: dict, *, new: bool = False, keep=None) -> ZooModel:
@@ -312,9 +381,11 @@ def write_files(folder, files: dict, *, new: bool = False, keep=None) -> ZooMode
                     (staging / file).write_bytes(content.encode() if isinstance(content, str) else content)
             sources = {file: staging / file for file in files}
             sources.update({file: _member(folder, file, None) for file in kept})  # hashed where they are
-            config, metrics = (_read_json(sources[file]) for file in ("config.json", "metrics.json"))
+            config, metrics = (_read_json(sources[file]) for file in (RECORD, "metrics.json"))
             validate(config, metrics, folder)
-            (staging / METADATA).write_text(json_text(_metadata(sources, config["name"])))
+            _check_keras_config(sources[KERAS_CONFIG], folder)
+            metadata = _metadata(sources, config["name"], _saved_by(folder, files))
+            (staging / METADATA).write_text(json_text(metadata))
             if new:
                 os.rename(staging, folder)
             else:
@@ -330,13 +401,22 @@ def write_files(folder, files: dict, *, new: bool = False, keep=None) -> ZooMode
     return ZooModel.read(folder)
 
 
-def write_artifact(folder, *, config: dict, metrics: dict, save_weights, extras: dict | None = None,
+def write_artifact(folder, *, config: dict, metrics: dict, model, extras: dict | None = None,
                    new: bool = True, keep=()) -> ZooModel:
-    """Write a zoo model: ``config`` and ``metrics`` (validated first), the weights by
-    ``save_weights(path)`` (e.g. ``model.save_weights``), and ``extras`` (``README.md``, ``curves.png``, ...,
-    as in ``write_files``). ``new=False`` writes into an existing folder (a training run's), sealing with
-    them only the folder's files named in ``keep`` (a run's own ``cv.json``)."""
+    """Write a zoo model: ``config`` (htkeras' record) and ``metrics`` (validated first), ``model`` as Keras
+    saves it (``keras.saving.save_model(..., zipped=False)``: ``config.json`` and ``model.weights.h5``) from
+    ``htkeras.models.zoo_copy`` (a fresh model of the record's spec with ``model``'s weights, compiled as
+    ``zoo.load`` gives it; a model of another architecture is refused), and ``extras`` (``README.md``,
+    ``curves.png``, ..., as in ``write_files``). ``new=False`` writes into an existing folder (a training
+    run's), sealing with them only the folder's files named in ``keep`` (a run's own ``cv.json``)."""
+    import keras
+
+    from ..models import zoo_copy
+
     validate(config, metrics, folder)
-    files = {"config.json": json_text(config), "metrics.json": json_text(metrics), "model.weights.h5": save_weights,
-             **(extras or {})}
-    return write_files(folder, files, new=new, keep=keep)
+    ready = zoo_copy(model, config["model_spec"], config.get("training"))
+    with tempfile.TemporaryDirectory() as saved:
+        keras.saving.save_model(ready, Path(saved) / "model", zipped=False)
+        files = {RECORD: json_text(config), "metrics.json": json_text(metrics), **(extras or {})}
+        files.update({name: partial(shutil.copyfile, Path(saved) / "model" / name) for name in (KERAS_CONFIG, WEIGHTS)})
+        return write_files(folder, files, new=new, keep=keep)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..checked_weights import load_weights
 from ..math.tree import positive_int
-from ..models import CLASSIFIER_HEAD, OUTPUT_LAYERS, build_model, compile_model, copy_layer_weights
+from ..models import CLASSIFIER_HEAD, build_model, compile_model, copy_layer_weights
 from .artifact import ZooModel
 from .resolver import resolve
 from .tasks import get_task
@@ -66,11 +66,7 @@ def load(handle, num_classes: int | None = None, freeze: bool = False, train_bac
     if num_classes is not None and num_classes != zoo_model.spec["num_classes"]:
         pretrained, model = model, build_model({**zoo_model.spec, "num_classes": num_classes})
         copy_layer_weights(pretrained, model, skip={CLASSIFIER_HEAD})
-    head = OUTPUT_LAYERS[zoo_model.spec.get("head", "label")]
-    for layer in model.layers:
-        if layer.name != head:
-            layer.trainable = not freeze and (train_backbone or layer.name != zoo_model.spec.get("backbone"))
-    compile_model(model, zoo_model.spec, zoo_model.config.get("training"))
+    compile_model(model, zoo_model.spec, zoo_model.config.get("training"), freeze, train_backbone)
     remember(model, zoo_model)  # zoo.save takes the preprocessing and architecture from it
     return model
 
@@ -103,7 +99,7 @@ def preprocess(handle, inputs, sample_rate: int | None = None) -> np.ndarray:
       (``MIN_WORD_SECONDS``) named in a warning;
     * Fashion-MNIST: uint8 images ``(N, 28, 28)`` -> row or patch sequences scaled to [-1, 1];
     * UEA: a list of ``(T_i, D)`` series (or a padded ``(N, T, D)`` array) -> zero-padded at the end to the
-      model's input length and standardized with the training statistics in config.json.
+      model's input length and standardized with the training statistics in htkeras.json.
 
     Inputs that hold NaN or infinite values are refused, whatever the format: they have no label.
     """

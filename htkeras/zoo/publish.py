@@ -1,9 +1,11 @@
 """Publishing zoo models: ``save`` a (fine-tuned) model as a zoo folder, ``push`` a folder or a model to the
 Hugging Face Hub. Both are re-exported as ``htkeras.zoo.save`` and ``htkeras.zoo.push``.
 
-Both write through ``htkeras.zoo.artifact`` (``write_artifact``): ``config.json`` (data settings, model spec,
-labels), ``model.weights.h5``, ``metrics.json`` (only what was measured), ``metadata.json`` (checksums) and a
-``README.md`` card whose YAML header is the Hub's model card metadata (``library_name: keras``).
+Both write through ``htkeras.zoo.artifact`` (``write_artifact``): a Keras save (``config.json``,
+``model.weights.h5``), ``htkeras.json`` (data settings, model spec, labels), ``metrics.json`` (only what was
+measured), ``metadata.json`` (Keras' metadata and the checksums) and a ``README.md`` card whose YAML header
+is the Hub's model card metadata (``library_name: keras``): the repo loads with ``htkeras.zoo.load`` and
+with ``keras.saving.load_model("hf://...")``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..models import build_model, copy_layer_weights
+from ..models import zoo_copy
 from ..version import __version__
 from .artifact import metrics_record, write_artifact
 from .loading import model_labels, origin
@@ -84,26 +86,6 @@ def _base(model, base):
     return base
 
 
-def _zoo_copy(model: keras.Model, spec: dict) -> keras.Model:
-    """``model``'s weights in the zoo architecture ``spec``, layer by layer (``copy_layer_weights``: a
-    ``Normalization`` layer refreshed), checked: same shapes, same outputs on a probe batch."""
-    target = build_model(spec)
-    shapes = [tuple(w.shape) for w in model.weights], [tuple(w.shape) for w in target.weights]
-    names = [layer.name for layer in model.layers if layer.weights], [layer.name for layer in target.layers if layer.weights]
-    if shapes[0] != shapes[1] or names[0] != names[1]:
-        raise ValueError(f"The model does not have the architecture of its base ({spec['kind']} "
-                         f"{spec.get('cell', 'lstm')}, {spec['units']} units): layers {names[0]} with weight shapes "
-                         f"{shapes[0]}, expected {names[1]} with {shapes[1]}.")
-    copy_layer_weights(model, target)
-    shape = [16 if size is None else size for size in spec["input_shape"]]  # any length where it is free
-    probe = np.random.default_rng(0).standard_normal((2, *shape)).astype("float32")
-    difference = float(np.abs(target.predict_on_batch(probe) - model.predict_on_batch(probe)).max())
-    if difference > 1e-5:
-        raise ValueError(f"The model rebuilt from its weights differs from it by {difference:.2e}: it computes "
-                         "something its zoo architecture does not; nothing was written.")
-    return target
-
-
 def _evaluation(model, evaluate_on, data: str | None) -> dict | None:
     if evaluate_on is None:
         return None
@@ -115,6 +97,21 @@ def _evaluation(model, evaluate_on, data: str | None) -> dict | None:
     loss = keras.losses.sparse_categorical_crossentropy(y, probabilities)
     return {"data": data, "examples": int(len(y)), "accuracy": float((probabilities.argmax(axis=1) == y).mean()),
             "loss": float(np.mean(keras.ops.convert_to_numpy(loss)))}
+
+
+def load_lines(handle: str, record: str, more: str = "") -> list:
+    """What a card says of loading the model named ``handle`` (htkeras' way and Keras' own) and of its files:
+    ``record``, what its ``htkeras.json`` holds; ``more``: the files it has besides the common ones."""
+    return [
+        "```python",
+        "import htkeras, keras",
+        f'model = htkeras.zoo.load("{handle}")  # compiled; htkeras.zoo.preprocess gives its input from raw data',
+        "model = keras.saving.load_model(folder)  # the same model with Keras alone: this folder, or hf://org/repo",
+        "```",
+        "",
+        f"Files: a Keras save (`config.json`, `model.weights.h5`, `metadata.json` with the SHA-256 of every file), "
+        f"`htkeras.json` ({record}), `metrics.json`{more}.",
+    ]
 
 
 def card(config: dict, metrics: dict) -> str:
@@ -143,8 +140,7 @@ def card(config: dict, metrics: dict) -> str:
         f"{[None, *config['model_spec']['input_shape']]} ({metrics['data']['features']}).",
         "",
         *use_lines(config, own_labels, base),
-        "Load: `htkeras.zoo.load(handle)`. Files: `config.json` (model spec and labels), `model.weights.h5`, "
-        "`metrics.json`.",
+        *load_lines(config["name"], "model spec, labels and preprocessing"),
     ]
     return "\n".join(lines) + "\n"
 
@@ -185,7 +181,7 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
     base = _base(model, base)
     labels, spec = _labels_and_spec(model, base, labels, evaluate_on)
     num_classes = len(labels) if labels is not None else None
-    copy = _zoo_copy(model, spec)
+    copy = zoo_copy(model, spec, base.config.get("training"))
     config = {
         **{key: value for key, value in base.config.items() if key != "evaluation_data"},
         **({} if labels == base.labels else {"evaluation_data": data or "the user's, not recorded"}),
@@ -202,7 +198,7 @@ def save(model: keras.Model, folder, *, base=None, labels=None, name: str | None
         commit=f"htkeras {__version__}", base=base.handle, evaluation=_evaluation(copy, evaluate_on, data),
         cross_validation=None, train_accuracy=None,
     )
-    return write_artifact(folder, config=config, metrics=metrics, save_weights=copy.save_weights,
+    return write_artifact(folder, config=config, metrics=metrics, model=copy,
                           extras={"README.md": card(config, metrics)}).folder
 
 
@@ -214,8 +210,8 @@ def push(model_or_dir, repo_id: str, *, revision: str | None = None, private: bo
     ``model_or_dir``: a zoo model folder (as ``training.train`` or ``save`` writes it), any handle
     ``zoo.resolve`` accepts, or a ``keras.Model``, which is first written by ``save(model, ...,
     **save_kwargs)`` (``base``, ``labels``, ``evaluate_on`` and ``data``, as there).
-    Uploads what the folder's ``metadata.json`` vouches for, and nothing else: ``config.json``,
-    ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata says ``library_name:
+    Uploads what the folder's ``metadata.json`` vouches for, and nothing else: ``htkeras.json``,
+    ``config.json``, ``model.weights.h5``, ``metrics.json``, the card ``README.md`` (its metadata says ``library_name:
     keras``), ``cv.json`` and ``curves.png`` where listed, and ``metadata.json`` itself (htkeras and Keras
     versions, SHA-256 of each file), from a copy checked against those checksums (``ZooModel.copy_to``: no
     link is followed, no file changed since it was checked is sent). The repo is created if needed.

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..lookup import lookup
-from .artifact import FILES, REQUIRED_FILES, ZooModel, max_bytes
+from .artifact import FILES, REQUIRED_FILES, ZooModel, is_legacy, max_bytes
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}"
 HUB_REPO = re.compile(rf"{_PART}/{_PART}")
@@ -139,6 +139,9 @@ def _read_hub(handle: str) -> ZooModel:
         return ZooModel.read(folder, handle, links_within=repo_cache)
     except (ValueError, FileNotFoundError) as error:
         from huggingface_hub import constants
+
+        if is_legacy(folder, repo_cache):  # not damaged: made by an older htkeras (the error names the conversion)
+            raise
 
         if constants.HF_HUB_OFFLINE:
             raise ValueError(f"{error} The cached copy of {handle} is damaged and HF_HUB_OFFLINE=1: delete "

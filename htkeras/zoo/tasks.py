@@ -116,7 +116,7 @@ def _fashion_evaluation(model, data_dir, speakers, verbose):
     return _fashion_preprocess(model, images, None), labels, None
 
 
-# -- UEA: series -> padded and standardized with the training statistics in config.json ---------------------
+# -- UEA: series -> padded and standardized with the training statistics in htkeras.json -------------------
 def _uea_preprocess(model, inputs, sample_rate: int) -> np.ndarray:
     return standardize(pad_series(inputs, model.spec["input_shape"][0]), model.config["preprocessing"])
 
