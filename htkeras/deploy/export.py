@@ -10,8 +10,9 @@ Formats (``FORMATS``):
   length and fits it in the graph as ``zoo.preprocess`` does; others take ``features`` ``(batch, T, F)``;
   outputs ``probabilities`` ``(batch, classes)`` float32, ``class_id`` ``(batch,)`` int64 and ``label``
   ``(batch,)`` string when the class names are known.
-* ``"tflite"``: float32, batch 1, a fixed window, builtin ops only; the class names in ``<name>.labels.txt``
-  beside it.
+* ``"tflite"``: float32, batch 1, a fixed window, builtin ops only; one signature ``serving_default``
+  (input ``waveform`` or ``features``, output ``probabilities``: ``with_signature``), the class names in
+  ``<name>.labels.txt`` beside it. Keras' names ``litert`` and ``tf_saved_model`` are accepted as well.
 * ``"tflite-int8"``: post-training integer quantization calibrated on real inputs: every operator of the
   network is int8 (``TFLITE_BUILTINS_INT8``); input and output stay float32 unless ``int8_io=True``. A
   layer that declares ``keep_float = True`` (the speech embedding's log-mel spectrogram, whose power
