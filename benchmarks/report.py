@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+from training.run_io import replace_block
 
 
 def dense_layers_section(result: dict) -> list:
@@ -232,11 +232,7 @@ def main():
             "the measuring scripts wrote (commit, hardware and settings inside). Speed goals are met only in these "
             "side-by-side runs, never in timed unit tests.", "", *(body or ["No results yet."])]
     Path("benchmarks/README.md").write_text("\n".join(page).rstrip() + "\n")
-    readme = Path("README.md")
-    text = readme.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(head + START + "\n" + "\n".join(headline(results) or ["No results yet."]) + "\n" + END + tail)
+    replace_block(Path("README.md"), "benchmarks", headline(results) or ["No results yet."])
     print("benchmarks/README.md and the README's headline written")
 
 

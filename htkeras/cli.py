@@ -5,6 +5,7 @@
     htkeras predict fsdd-fdht-lstm recording.wav [more.wav | features.npy ...]
     htkeras evaluate fsdd-fdht-lstm [--data-dir ../shared/data] [--speakers george ...]
     htkeras evaluate fashion-fdht-lstm     (the published test split of Fashion-MNIST or a UEA set)
+    htkeras evaluate jsb-fdht-gru          (a music model: NLL on its published test split)
     htkeras export fsdd-fdht-lstm --format saved_model|tflite|tflite-int8 --out exported/ [--version 1] [--part head]
     htkeras export my-tuned-folder --format tflite-int8 --out exported/ --check-data clips/   (clips/<label>/*.wav)
     htkeras migrate old-folder [--out new-folder]   (a zoo folder of htkeras 0.5 or earlier -> the Keras layout)
@@ -115,7 +116,8 @@ def main(argv=None):
     commands.add_parser("list", help="the built-in models, one name a line")
     helps = {"info": "what a model is: task, data, sizes, measured metrics (JSON)",
              "predict": "label .wav files or .npy feature arrays",
-             "evaluate": "accuracy on the bundled recordings and on the model's dataset where found, and latency",
+             "evaluate": "accuracy on the bundled recordings and on the model's dataset where found, and latency "
+                         "(a music model: its test NLL)",
              "export": "a SavedModel (TF Serving) or TFLite file, checked against the Keras model",
              "migrate": "convert a zoo folder of htkeras 0.5 or earlier into the Keras-native layout"}
     for name, text in helps.items():
@@ -208,7 +210,7 @@ def evaluate(zoo, zoo_model, args) -> None:
     none was trained on), then on its dataset's own data when that is found (a missing dataset is then no
     error)."""
     if not zoo_model.is_classifier:
-        raise ValueError(f"{args.model} predicts next frames; its NLL per split is in `htkeras info {args.model}`.")
+        return evaluate_next_step(zoo, zoo_model, args)
     details, model, labels = zoo.info(zoo_model), zoo.load(zoo_model), zoo_model.labels
     dataset = printable(details["dataset"])
     bundled = zoo.get_task(zoo_model.dataset["name"]).bundled
@@ -255,6 +257,24 @@ def evaluate(zoo, zoo_model, args) -> None:
         print("its accuracy on a speaker it never heard, by leave-one-speaker-out cross-validation: "
               f"{100 * cv['accuracy_mean']:.1f}% +- {100 * cv['accuracy_std']:.1f}")
     print(f"latency: {latency_ms(model, example):.2f} ms per example at batch 1, on {os.cpu_count()} CPU core(s)")
+
+def evaluate_next_step(zoo, zoo_model, args) -> None:
+    """The NLL of a next-step model on its dataset's published test split (nats per predicted frame, summed
+    over the keys), beside the one measured after training, and its time per frame."""
+    from .data.poly_music import model_nll
+
+    details, model = zoo.info(zoo_model), zoo.load(zoo_model)
+    print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")
+    x, y, mask = zoo.load_data(zoo_model, args.data_dir)
+    start = time.perf_counter()
+    nll = model_nll(model, x, y, mask)
+    seconds = time.perf_counter() - start
+    measured = (details["metrics"].get("nll") or {}).get("test")
+    print(f"NLL on the {len(x):,} sequences ({int(mask.sum()):,} predicted frames) of the published test split of "
+          f"{printable(details['dataset'])}: {nll:.3f} nats per frame"
+          + ("" if measured is None else f" (measured after training: {measured:.3f})"))
+    print(f"  {1e6 * seconds / mask.sum():.1f} µs per predicted frame, whole sequences in length buckets of 64")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -147,7 +147,7 @@ def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **opti
     and the recurrent kernel copied; ``"both"``: both factorized; ``"joint"``, fixed for ``"fdht"``: the
     stacked ``[W_x; W_h]`` factorized as one map), ``input_modes``, ``hidden_modes``, ``map_options``.
     Sequence options (``return_sequences``, ``return_state``, ``go_backwards``, ``stateful``, ``unroll``)
-    are kept; dropout is not (the htkeras cells have none) and a warning says so.
+    and the cell's ``dropout``, ``recurrent_dropout`` and ``seed`` are kept.
 
     Returns ``(htkeras.RNN, ConversionReport)``; ``report.relative_error`` is over ``[W_x; W_h]``.
     """
@@ -158,14 +158,15 @@ def from_rnn(layer, kind: str, *, rank=None, budget=None, tolerance=None, **opti
     if kind == "dense":
         raise ValueError('The layer is already dense; choose a factorized kind ("ht", "fdht", "tt", ...).')
     _size_arguments(rank, budget, tolerance)
-    if getattr(cell, "dropout", 0) or getattr(cell, "recurrent_dropout", 0):
-        warnings.warn("The converted cell has no dropout; the layer's dropout settings are not carried over.", stacklevel=2)
     kernel, recurrent = _numpy(cell.kernel).astype(np.float64), _numpy(cell.recurrent_kernel).astype(np.float64)
     input_dim, units = kernel.shape[0], cell.units
     options = {
         "activation": cell.activation,
         "recurrent_activation": cell.recurrent_activation,
         "use_bias": cell.use_bias,
+        "dropout": cell.dropout,
+        "recurrent_dropout": cell.recurrent_dropout,
+        "seed": cell.seed,
         "dtype": cell.dtype_policy,
         "map_options": {"allow_larger": True, **options.pop("map_options", {})},  # as in from_dense
         **({"unit_forget_bias": cell.unit_forget_bias} if cell_type == "lstm" else {"reset_after": cell.reset_after}),

@@ -97,18 +97,20 @@ def split_backbone(model: keras.Model) -> tuple:
 
 
 def compile_model(model: keras.Model, spec: dict, training: dict | None = None, freeze: bool = False,
-                  train_backbone: bool = False) -> keras.Model:
+                  train_backbone: bool = False, rate=None) -> keras.Model:
     """``model`` (built from ``spec``) made ready to ``fit`` as training does and ``zoo.load`` gives it (the one
     compile recipe): every layer but the output layer trainable unless ``freeze``, a pretrained backbone frozen
     unless ``train_backbone``; Adam at the ``training`` section's ``learning_rate`` (default 0.001; gradients
     clipped to its ``clipnorm`` when given), sparse cross-entropy and accuracy for a classifier, binary
-    cross-entropy per key for a next-step model. Returns ``model``."""
+    cross-entropy per key for a next-step model. ``rate``: a learning rate or schedule instead of the section's
+    (a training run's schedule). Returns ``model``."""
     training = training or {}
     output = OUTPUT_LAYERS[spec.get("head", "label")]
     for layer in model.layers:
         if layer.name != output:
             layer.trainable = not freeze and (train_backbone or layer.name != spec.get("backbone"))
-    optimizer = keras.optimizers.Adam(float(training.get("learning_rate", 0.001)), clipnorm=training.get("clipnorm"))
+    rate = float(training.get("learning_rate", 0.001)) if rate is None else rate
+    optimizer = keras.optimizers.Adam(rate, clipnorm=training.get("clipnorm"))
     if spec.get("head") == "next_step":
         model.compile(optimizer, "binary_crossentropy")
     else:

@@ -3,8 +3,8 @@
 ``check_model`` runs, on a small model built around the layer under test:
 symbolic call (functional model), eager call == predict, ``get_config``/``from_config`` round trip,
 ``.keras`` save -> load -> identical outputs, trainable-weight count == the formula, one ``fit`` step
-that changes every trainable weight, and for a model with factorized layers Keras' ``quantize("int8")``
-(``check_int8``).
+that changes every trainable weight, for a model with factorized layers Keras' ``quantize("int8")``
+(``check_int8``), and for a model whose cells have dropout its training-only masks (``check_dropout``).
 """
 
 import math
@@ -42,7 +42,46 @@ def check_model(make_model, x, expected_trainable, tmp_path, y=None, atol=1e-5):
     unchanged = [w.path for w, b in zip(model.trainable_weights, before) if np.array_equal(keras.ops.convert_to_numpy(w), b)]
     assert not unchanged, f"one fit step left these weights unchanged: {unchanged}"
     check_int8(model, x, tmp_path)
+    check_dropout(make_model, x, tmp_path)
     return model
+
+
+def without_dropout(config):
+    """A copy of a model ``config`` whose cells have no dropout."""
+    if isinstance(config, list):
+        return [without_dropout(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    return {key: 0.0 if key in ("dropout", "recurrent_dropout") else without_dropout(value) for key, value in config.items()}
+
+
+def check_dropout(make_model, x, tmp_path):
+    """For a model whose RNN cells have ``dropout`` or ``recurrent_dropout``: in inference it computes as the
+    same model without dropout; in training the outputs change, the same seed gives the same ones, and a saved
+    model reloads with the same rates and seed."""
+    model = make_model()
+    cells = [layer for layer in model._flatten_layers() if hasattr(layer, "recurrent_dropout")]
+    rates = [(cell.dropout, cell.recurrent_dropout, cell.seed) for cell in cells]
+    if not any(dropout or recurrent for dropout, recurrent, _ in rates):
+        return
+    config = model.get_config()
+    plain = keras.Model.from_config(without_dropout(config))
+    plain.set_weights(model.get_weights())
+    inference = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(inference, keras.ops.convert_to_numpy(plain(x, training=True)), atol=1e-6)
+    trained = keras.ops.convert_to_numpy(model(x, training=True))
+    assert np.abs(trained - inference).max() > 1e-3, "dropout left the training outputs unchanged"
+    twin = keras.Model.from_config(config)  # a fresh seed generator with the same seed
+    twin.set_weights(model.get_weights())
+    again = make_model()
+    again.set_weights(model.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(twin(x, training=True)),
+                               keras.ops.convert_to_numpy(again(x, training=True)), atol=1e-6)
+    path = tmp_path / "dropout.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    cells = [layer for layer in loaded._flatten_layers() if hasattr(layer, "recurrent_dropout")]
+    assert [(cell.dropout, cell.recurrent_dropout, cell.seed) for cell in cells] == rates
 
 
 def check_int8(model, x, tmp_path, relative=0.05):

@@ -39,14 +39,19 @@ def sequences(rng, n=4):
     return rng.standard_normal((n, T, I)).astype("float32")
 
 
+DROPOUT = {"none": {}, "both": {"dropout": 0.25, "recurrent_dropout": 0.25, "seed": 3}}
+
+
+@pytest.mark.parametrize("dropout", list(DROPOUT))
+@pytest.mark.parametrize("rnn", [keras.layers.RNN, htkeras.RNN])
 @pytest.mark.parametrize("name", list(CELLS))
-def test_cell_harness(name, tmp_path, rng):
+def test_cell_harness(name, rnn, dropout, tmp_path, rng):
     cls, gates, structure = CELLS[name]
 
     def make_model():
         inputs = keras.Input((T, I))
-        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4])
-        return keras.Model(inputs, keras.layers.RNN(cell)(inputs))
+        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4], **DROPOUT[dropout])
+        return keras.Model(inputs, rnn(cell)(inputs))
 
     bias = 2 * 3 * H if gates == 3 else 4 * H  # GRU reset_after: (2, 3H)
     check_model(make_model, sequences(rng), cell_params(name, bias), tmp_path)
@@ -58,7 +63,8 @@ def test_gru_reset_before_harness(name, tmp_path, rng):
 
     def make_model():
         inputs = keras.Input((T, I))
-        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4], reset_after=False)
+        cell = cls(H, ranks=2, input_modes=input_modes(structure), hidden_modes=[2, 4], reset_after=False,
+                   **DROPOUT["both"])
         return keras.Model(inputs, keras.layers.RNN(cell)(inputs))
 
     assert make_model().layers[1].cell.bias.shape == (3 * H,)
@@ -91,6 +97,48 @@ def test_cells_match_keras_cells_with_the_same_dense_weights(name, rng):
     ref.build((None, T, I))
     ref.cell.set_weights(keras_reference(name, cell).get_weights())
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(ref(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("rnn", [keras.layers.RNN, htkeras.RNN])
+@pytest.mark.parametrize("name", list(CELLS))
+def test_input_dropout_draws_keras_masks(name, rnn, rng):
+    """With the same weights and seed, a cell's input dropout in training is Keras' (one mask per sequence,
+    drawn as Keras draws it), through the per-step loop and the once-per-sequence one alike."""
+    cls = CELLS[name][0]
+    cell = cls(H, ranks=3, bias_initializer="random_normal", dropout=0.4, seed=7)
+    x = rng.standard_normal((3, T, I)).astype("float32")
+    ours = rnn(cell, return_sequences=True)
+    ours.build((None, T, I))
+    ref = keras_reference(name, cell)
+    keras_cell = type(ref)(H, dropout=0.4, seed=7)
+    theirs = keras.layers.RNN(keras_cell, return_sequences=True)
+    theirs.build((None, T, I))
+    keras_cell.set_weights(ref.get_weights())
+    expected = keras.ops.convert_to_numpy(theirs(x, training=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x, training=True)), expected, atol=1e-5)
+    assert np.abs(expected - keras.ops.convert_to_numpy(theirs(x, training=False))).max() > 1e-3
+
+
+def test_recurrent_dropout_mask_is_the_same_at_every_step(rng):
+    """Recurrent dropout draws one mask per sequence: the per-step loop and the once-per-sequence loop, from the
+    same seed, give the same training outputs; a second call draws new masks."""
+    x = rng.standard_normal((3, T, I)).astype("float32")
+    layers = [rnn(htkeras.FDHTGRUCell(H, ranks=3, recurrent_dropout=0.5, dropout=0.2, seed=1), return_sequences=True)
+              for rnn in (keras.layers.RNN, htkeras.RNN)]
+    for layer in layers:
+        layer.build((None, T, I))
+    layers[1].set_weights(layers[0].get_weights())
+    first = [keras.ops.convert_to_numpy(layer(x, training=True)) for layer in layers]
+    np.testing.assert_allclose(first[0], first[1], atol=1e-5)
+    assert np.abs(keras.ops.convert_to_numpy(layers[0](x, training=True)) - first[0]).max() > 1e-3
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, "0.5", True])
+def test_dropout_rates_are_checked(value):
+    with pytest.raises(ValueError, match="fraction in"):
+        htkeras.HTLSTMCell(8, dropout=value)
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        htkeras.FDHTGRUCell(8, recurrent_dropout=value)
 
 
 @pytest.mark.parametrize("cls", [htkeras.HTGRUCell, htkeras.FDHTGRUCell])

@@ -100,11 +100,11 @@ def test_from_rnn_at_tolerance_zero_reproduces_the_layer(rnn, kind, options, rng
         assert list(report.ranks) == ["joint_map"]
 
 
-def test_from_rnn_reduced_rank_report_and_dropout_warning(rng):
-    layer = keras.layers.LSTM(8, dropout=0.2)
+def test_from_rnn_reduced_rank_report_and_dropout_kept(rng):
+    layer = keras.layers.LSTM(8, dropout=0.2, recurrent_dropout=0.1, seed=5)
     layer.build((None, 5, 6))
-    with pytest.warns(UserWarning, match="no dropout"):
-        new, report = htkeras.from_rnn(layer, "ht", rank=1)
+    new, report = htkeras.from_rnn(layer, "ht", rank=1)
+    assert (new.cell.dropout, new.cell.recurrent_dropout, new.cell.seed) == (0.2, 0.1, 5)
     kernel = keras.ops.convert_to_numpy(layer.cell.kernel)
     recurrent = keras.ops.convert_to_numpy(layer.cell.recurrent_kernel)
     error = np.linalg.norm(new.cell.kernel_map.dense_kernel() - kernel)

@@ -21,6 +21,7 @@ from .test_fsdd_training import data_or_skip
 
 DATA = Path(__file__).parent / "data"
 BEFORE = json.loads((DATA / "zoo_predictions_0.5.json").read_text())  # zoo.load of htkeras 0.5, before migrating
+RETRAINED = {"fsdd-embedding-fdht-lstm", "fsdd-embedding-lstm", "jv-fdht-lstm"}  # new weights since (issue 26's recipe)
 
 
 def probe(model, name):
@@ -38,7 +39,8 @@ def test_keras_loads_every_zoo_folder_as_htkeras_does(name):
     ours = zoo.load(name)
     x = probe(model, name)
     np.testing.assert_array_equal(model.predict_on_batch(x), ours.predict_on_batch(x))
-    np.testing.assert_allclose(model.predict_on_batch(x), BEFORE[name], atol=1e-6)
+    if name not in RETRAINED:  # the migrated weights: 0.5's predictions
+        np.testing.assert_allclose(model.predict_on_batch(x), BEFORE[name], atol=1e-6)
     assert model.optimizer is not None and model.count_params() == ours.count_params()
     assert [layer.trainable for layer in model.layers] == [layer.trainable for layer in ours.layers]
 

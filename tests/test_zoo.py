@@ -244,3 +244,23 @@ def test_writing_into_a_folder_seals_it_last(tmp_path, monkeypatch):
     assert (folder / "README.md").read_text() == card and written.checksums["README.md"] != zoo.resolve(
         "jv-fdht-lstm").checksums["README.md"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_evaluate_runs_for_every_built_in_model(name, capsys):
+    """``htkeras evaluate NAME`` for every built-in model on its own real data (FSDD: one speaker, to keep it
+    short): a classifier's accuracy, a music model's test NLL, which is the one its training run measured."""
+    from htkeras import cli
+
+    from .test_fsdd_training import data_or_skip
+
+    if name in NEXT_STEP or name.startswith("fsdd"):  # the other sets come from installed packages
+        data_or_skip("poly_music" if name in NEXT_STEP else "fsdd")
+    cli.main(["evaluate", name, *(["--speakers", "george"] if name.startswith("fsdd") else [])])
+    out = capsys.readouterr().out
+    if name in NEXT_STEP:
+        measured = zoo.info(name)["metrics"]["nll"]["test"]
+        nll = float(out.split("nats per frame")[0].split(": ")[-1])
+        assert nll == pytest.approx(measured, abs=2e-3), out
+    else:
+        assert "accuracy on" in out and "ms per example at batch 1" in out, out

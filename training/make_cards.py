@@ -1,7 +1,7 @@
 """Write MODEL_CARDS.md, each zoo model's README.md card and the accuracy-vs-parameters plot, from the
 ``metrics.json`` files that the training runs wrote. No figure is typed in by hand.
 
-    python -m training.make_cards [--zoo zoo] [--out MODEL_CARDS.md]
+    python -m training.make_cards [--zoo zoo] [--out MODEL_CARDS.md] [--readme README.md]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from htkeras.zoo.artifact import OPTIONAL_FILES, REQUIRED_FILES, write_files
 from htkeras.zoo.publish import hub_metadata, load_lines, parameter_lines, trained_parameters, use_lines, whole_dense_parameters
 
-from .run_io import atomic_write, read_json
+from .run_io import atomic_write, read_json, replace_block
 
 TARGETS = (  # the goals for the FSDD models (issues 4 and 18), checked against the measured numbers
     {"model": "fsdd-fdht-lstm", "baseline": "fsdd-lstm", "max_parameters": 10_000, "max_gap_points": 1.0,
@@ -37,12 +37,17 @@ LITERATURE_NLL = {"JSB_Chorales": ("dense GRU, Chung et al. 2014, \"Empirical Ev
 def load_metrics(zoo: Path) -> dict:
     """``{model name: metrics.json}``, each with ``"dataset"`` added: the config's dataset name (``fsdd``,
     ``fashion_mnist``, ``uea``, ``poly_music``, ...), by which models are grouped, ``"config"``, and
-    ``"cv_seconds"``: the training time of the cross-validation's folds (cv.json; None without one)."""
+    ``"cv_seconds"``: ``(seconds, whole)``, the time of the whole cross-validation where cv.json records it, else
+    of its folds' training (None without one)."""
     metrics = {}
     for path in sorted(zoo.glob("*/metrics.json")):
         config = read_json(path.with_name("htkeras.json"))
         cv = path.with_name("cv.json")
-        cv_seconds = sum(fold["seconds"] for fold in read_json(cv)["folds"].values()) if cv.is_file() else None
+        cv_seconds = None
+        if cv.is_file():  # its whole time where recorded (features, teachers, folds), else its folds' training
+            record = read_json(cv)
+            cv_seconds = (record["seconds"], True) if "seconds" in record else (
+                sum(fold["seconds"] for fold in record["folds"].values()), False)
         metrics[path.parent.name] = {**read_json(path), "dataset": config["dataset"]["name"], "config": config,
                                      "cv_seconds": cv_seconds}
     return metrics
@@ -106,7 +111,45 @@ def _card_head(name: str, m: dict, data_line: str) -> list:
             f"({backbone['feature_seconds']:.0f} s) and the head trained on them; the published model is the front-end "
             "and the head in one `keras.Model`, waveform in, probabilities out.",
         ]),
+        *recipe_lines(m),
     ]
+
+
+def cv_time(m: dict) -> str:
+    if not m.get("cv_seconds"):
+        return ""
+    seconds, whole = m["cv_seconds"]
+    return (f" The cross-validation took {seconds:.0f} s (features, teachers and folds)." if whole else
+            f" The {len(m['cross_validation']['groups'])} folds trained in {seconds:.0f} s.")
+
+
+def recipe_lines(m: dict) -> list:
+    """What the run's recipe added to plain training (``training.recipe``): its teacher, its starting point,
+    its augmentation, its schedule and dropout."""
+    training, options = m["config"].get("training", {}), m["config"].get("model_spec", {}).get("options", {})
+    lines = []
+    if m.get("distillation"):
+        d = m["distillation"]
+        lines.append(f"- Distilled from the teacher `{d['teacher']}` ({d['teacher_name']}): {d['alpha']:g} of the loss on "
+                     f"the labels, {1 - d['alpha']:g} on its outputs softened at temperature {d['temperature']:g}"
+                     + (" (in cross-validation, the teacher's recipe retrained in each fold without the held-out speaker)"
+                        if m.get("cross_validation") else "") + ".")
+    if m.get("init"):
+        lines.append(f"- Started from `{m['init']['from']}`, its recurrent layer converted by HT-SVD (relative error "
+                     f"{m['init']['relative_error']:.2f}).")
+    if m.get("augmentation"):
+        a = m["augmentation"]
+        lines.append(f"- Augmented: {a['copies']} copies of every recording ({a['examples']:,} in all: speed, shift, room, "
+                     f"gain and noise; `htkeras.data.augment`), their features computed in {a['seconds']:.0f} s"
+                     + (" (read from the cache)" if a["cached"] else "") + ".")
+    schedule = training.get("schedule")
+    extras = [f"learning rate warmed up over {schedule.get('warmup_epochs', 0)} epochs, then a {schedule.get('decay', 'cosine')} "
+              "decay" if schedule else "",
+              f"dropout {options['dropout']:g}" if options.get("dropout") else "",
+              f"recurrent dropout {options['recurrent_dropout']:g}" if options.get("recurrent_dropout") else ""]
+    if any(extras):
+        lines.append(f"- Schedule and regularization: {', '.join(e for e in extras if e)}.")
+    return lines
 
 
 def _trained_on(m: dict) -> str:
@@ -239,11 +282,13 @@ def card(name: str, metrics: dict) -> str:
                        f"({', '.join(data['speakers'])}); {data['features']}")
     if cv:
         folds = ", ".join(f"{g} {100 * a:.1f}%" for g, a in cv["fold_accuracy"].items())
+        seeds = len(cv.get("seeds", [0]))
         lines.append(
             f"- Leave-one-speaker-out cross-validation ({len(cv['groups'])} folds, each tested on a speaker it never "
-            f"heard): {_cv(m)}% at {cv['chosen_epochs']} epochs (the epoch count with the best mean over the "
-            f"folds). Per fold: {folds}." + (f" The {len(cv['groups'])} folds trained in {m['cv_seconds']:.0f} s."
-                                             if m.get("cv_seconds") else "")
+            f"heard" + (f", each trained with {seeds} seeds" if seeds > 1 else "") + f"): {_cv(m)}% at "
+            f"{cv['chosen_epochs']} epochs (the epoch count with the best mean over the folds)"
+            + (f"; ± {100 * cv['seed_std']:.1f} between seeds" if seeds > 1 else "") + f". Per fold: {folds}."
+            + cv_time(m)
         )
     if m.get("bundled_accuracy") is not None:
         lines.append(f"- On a voice none of its data holds, the 10 recordings bundled with the package (the digits 0-9 by "
@@ -301,6 +346,53 @@ def plot(metrics: dict, path: Path) -> None:
     plt.close(fig)
 
 
+MAX_GAP = {"accuracy": 1.0, "nll": 0.1}  # the library's promise: an FDHT model within this of its dense sibling
+
+
+def evaluation(m: dict) -> tuple:
+    """``(what, value, spread, kind)``: the measure a model is compared on (the CV mean over unseen speakers ±
+    its deviation over folds, and over seeds where there were several; the test accuracy; the test NLL)."""
+    cv = m.get("cross_validation")
+    if is_next_step(m):
+        return "test NLL (nats per frame)", m["nll"]["test"], None, "nll"
+    if cv:
+        seeds = len(cv.get("seeds", [0]))
+        what = f"leave-one-speaker-out CV, {seeds} seed{'s' if seeds > 1 else ''} (%)"
+        return what, 100 * cv["accuracy_mean"], (100 * cv["accuracy_std"], 100 * cv.get("seed_std", 0.0)), "accuracy"
+    return "test accuracy (%)", 100 * m["test_accuracy"], None, "accuracy"
+
+
+def _measured(value, spread, kind: str) -> str:
+    if spread is None:
+        return f"{value:.2f}" if kind == "nll" else f"{value:.1f}"
+    return f"{value:.1f} ± {spread[0]:.1f} (folds)" + (f" ± {spread[1]:.1f} (seeds)" if spread[1] else "")
+
+
+def comparison_lines(metrics: dict) -> list:
+    """One table: each FDHT model beside its dense sibling (the same name without ``fdht-``) on the same
+    evaluation, with parameters (trained ones, for a frozen front-end), their ratio, the gap and whether it is
+    within ``MAX_GAP``."""
+    rows = ["| FDHT model | dense sibling | evaluation | FDHT | dense | gap | parameters (FDHT / dense) | ratio | within "
+            "the promise |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, m in sorted(metrics.items()):
+        sibling = name.replace("fdht-", "")
+        if "fdht" not in name or sibling not in metrics:
+            continue
+        base = metrics[sibling]
+        what, value, spread, kind = evaluation(m)
+        _, base_value, base_spread, _ = evaluation(base)
+        gap = value - base_value if kind == "nll" else base_value - value  # > 0: the FDHT model is behind
+        unit = " nats" if kind == "nll" else " points"
+        ok, limit = gap <= MAX_GAP[kind], f"{MAX_GAP[kind]:g}{' point' if kind == 'accuracy' else unit}"
+        rows.append(f"| [{name}](zoo/{name}/README.md) | [{sibling}](zoo/{sibling}/README.md) | {what} | "
+                    f"{_measured(value, spread, kind)} | {_measured(base_value, base_spread, kind)} | "
+                    f"{'+' if gap < 0 else ''}{-gap:.2f}{unit} | {trained_parameters(m):,} / {trained_parameters(base):,} | "
+                    f"{trained_parameters(base) / trained_parameters(m):.1f}× | "
+                    f"{'yes' if ok else f'**no**: more than {limit} behind'} |")
+    return ["Each FDHT model beside its dense sibling on the same evaluation (a positive gap: the FDHT model is ahead). "
+            "The promise: within 1 point of accuracy, or 0.1 nats of NLL.", "", *rows]
+
+
 def music_sections(metrics: dict) -> list:
     """A section per polyphonic-music set: the NLL table and, where we cite one, the published reference."""
     lines = []
@@ -328,6 +420,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zoo", default="zoo")
     parser.add_argument("--out", default="MODEL_CARDS.md")
+    parser.add_argument("--readme", default=None, help="also fill the comparison block of this page (README.md)")
     args = parser.parse_args(argv)
     zoo = Path(args.zoo)
     every = load_metrics(zoo)
@@ -358,6 +451,10 @@ def main(argv=None):
             'model = htkeras.zoo.load("fsdd-fdht-lstm")  # by name, hf://org/repo or a folder; with preprocess and labels',
             'model = keras.saving.load_model(htkeras.zoo.resolve("fsdd-fdht-lstm").folder)  # or "hf://org/repo"',
             "```",
+            "",
+            "## Compact without loss: FDHT against dense",
+            "",
+            *comparison_lines(every),
             "",
             "## FSDD spoken digits",
             "",
@@ -405,6 +502,8 @@ def main(argv=None):
     if music:
         text = text.replace("## Not trained here", "\n".join([*music_sections(music), "## Not trained here"]))
     atomic_write(Path(args.out), lambda tmp: tmp.write_text(text))
+    if args.readme:
+        replace_block(Path(args.readme), "comparison", comparison_lines(every))
     print(f"wrote {args.out} and {len(every)} model cards")
 
 

@@ -65,3 +65,16 @@ def hardware() -> dict:
         "keras": keras.__version__,
         "python": platform.python_version(),
     }
+
+
+def replace_block(path: Path, name: str, lines: list) -> None:
+    """Replace what stands between ``<!-- name:start -->`` and ``<!-- name:end -->`` in the file ``path`` (a
+    generated part of a hand-written page) with ``lines``, atomically."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = Path(path).read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} ... {end} block to fill.")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail))
+

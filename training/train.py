@@ -79,11 +79,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 
-from htkeras.data import frame_nll
+from htkeras.data.poly_music import model_nll, predict_frames
 from htkeras.data.sets import NextStepData
 from htkeras.data.streaming import ClipSource
+from htkeras.distillation import pack
 from htkeras.files import BusyError, writing
-from htkeras.models import adapt_features, backbone_layer, build_model, compile_model, head_spec, with_backbone
+from htkeras.models import adapt_features, backbone_layer, head_spec, with_backbone
 from htkeras.zoo.artifact import (
     LIMITS,
     METADATA,
@@ -96,6 +97,7 @@ from htkeras.zoo.artifact import (
 )
 from htkeras.zoo.tasks import get_task
 
+from .augmented import augmented_features, settings
 from .checkpoint import (
     BEST_WEIGHTS,
     RunError,
@@ -109,6 +111,7 @@ from .checkpoint import (
 )
 from .data import LengthBuckets, load_dataset
 from .distribute import ONE_DEVICE, STRATEGIES, Distribution, distribution
+from .recipe import Reference, accuracy, check_recipe, compiled, initialize, seeds
 from .run_io import git_commit, hardware, read_json, write_json
 
 DEFAULTS = {"batch_size": 32, "learning_rate": 0.01, "seed": 0, "validation": None, "patience": None}
@@ -140,6 +143,7 @@ def check_config_values(config: dict, where: str) -> None:
     if validation is not None:
         fraction = validation.get("fraction") if isinstance(validation, dict) else None
         bounded(fraction, MAX_VALIDATION_FRACTION, f"{where}: training.validation.fraction", (int, float))
+    check_recipe(training, where)
 
 
 def holds_model(out: Path) -> bool:
@@ -167,19 +171,43 @@ class Plan:
     data: object
     raw: np.ndarray | None = None
     seconds: float = 0.0
+    source: np.ndarray | None = None  # with augmentation: the clip each row of ``data`` was made from
+    augmentation: dict | None = None  # what the augmented copies were and cost
+
+    def originals(self) -> np.ndarray:
+        """Which rows of ``data`` are the dataset's own examples (the rest: augmented copies, after them)."""
+        rows = len(self.data.y)
+        return np.ones(rows, bool) if self.source is None else np.arange(rows) < len(self.raw)
+
+    def clip(self) -> np.ndarray:
+        """For each row of ``data``, the index of the example it was made from."""
+        return np.arange(len(self.data.y)) if self.source is None else self.source
 
 
 def plan_run(config: dict, data) -> Plan:
-    """The ``Plan`` of a run of ``config`` on ``data`` (the backbone's features computed here, once)."""
-    spec = model_spec(config, data)
+    """The ``Plan`` of a run of ``config`` on ``data`` (the backbone's features computed here, once, and those
+    of the augmented copies, cached: ``training.augmented``)."""
+    spec, training = model_spec(config, data), config["training"]
     if not spec.get("backbone"):
+        if "augment" in training:
+            raise RunError("training.augment makes new waveforms for a model whose frozen backbone reads them; "
+                           f"{config['name']} has none.")
         return Plan(spec, spec, data)
     start = time.perf_counter()
     backbone = backbone_layer(spec, pretrained=True)
     inputs = keras.Input(tuple(spec["input_shape"]))
-    features = keras.Model(inputs, backbone(inputs)).predict(data.x, batch_size=64, verbose=0)
+    extractor = keras.Model(inputs, backbone(inputs))
+    features = extractor.predict(data.x, batch_size=64, verbose=0)
     print(f"{spec['backbone']} features of {len(features):,} examples: {features.shape[1:]}")
-    return Plan(spec, head_spec(spec, features.shape[1:]), replace(data, x=features), data.x, time.perf_counter() - start)
+    plan = Plan(spec, head_spec(spec, features.shape[1:]), replace(data, x=features), data.x, time.perf_counter() - start)
+    if "augment" not in training:
+        return plan
+    rate = int(config["dataset"].get("sample_rate", 16000))
+    copies = augmented_features(extractor, data.x, training, rate, spec["backbone"])
+    source = np.concatenate([np.arange(len(data.y)), copies.source])
+    grown = replace(plan.data, x=np.concatenate([features, copies.features]), y=data.y[source],
+                    groups=None if data.groups is None else data.groups[source])
+    return replace(plan, data=grown, source=source, augmentation=copies.record(*settings(training)))
 
 
 def published_model(plan: Plan, model: keras.Model) -> keras.Model:
@@ -196,9 +224,10 @@ def published_model(plan: Plan, model: keras.Model) -> keras.Model:
     return whole
 
 
-def compiled_model(spec: dict, training: dict) -> keras.Model:
-    """``spec``'s model compiled by the recipe ``zoo.load`` shares (``htkeras.models.compile_model``)."""
-    return compile_model(build_model(spec), spec, training)
+def compiled_model(spec: dict, training: dict, examples: int = 1) -> keras.Model:
+    """``spec``'s model compiled for a run on ``examples`` examples (``training.recipe.compiled``: the recipe
+    ``zoo.load`` shares, with the section's schedule and distillation loss)."""
+    return compiled(spec, training, examples)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -289,7 +318,13 @@ def stratified_split(y, fraction: float, seed: int):
     return mask
 
 
-def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE) -> dict:
+def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE,
+                   teacher: Reference | None = None, init: Reference | None = None) -> dict:
+    """Leave one group out, each fold trained with every seed of ``training.recipe.seeds``, distilling from the
+    ``teacher``'s recipe and starting from the ``init`` model's retrained without the held-out group (once per
+    fold, with the run's seed; one model when both name the same). The epoch count with the best mean held-out
+    accuracy over all of them is chosen. ``cv.json``: each fold's curves, the choice, the mean accuracy at it,
+    its spread over folds (``accuracy_std``) and over seeds (``seed_std``), and the time it took."""
     training, data = {**DEFAULTS, **config["training"]}, plan.data
     epochs = int(training["cv_epochs"] if training["epochs"] == "cv" else training["epochs"])
     path = out / "cv.json"
@@ -297,35 +332,60 @@ def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int, sp
     if resume and path.exists():
         result = read_json(path)
         check_config(result.get("config"), config, path)
-    spec = plan.trained
-    for group in sorted(set(data.groups.tolist())):
-        if group in result["folds"]:
-            continue
-        held_out = data.groups == group
-        keras.utils.set_random_seed(int(training["seed"]))
-        model = compiled_model(spec, training)
-        adapt_features(model, data.x[~held_out])  # the fold's training data only
-        folder = out / "checkpoint" / f"cv-{group}"
-        _, state = fit_with_checkpoints(
-            model, data.x[~held_out], data.y[~held_out], epochs, folder, training,
-            validation=(data.x[held_out], data.y[held_out]), resume=resume, verbose=verbose, config=config, spread=spread,
-        )
-        history = state["history"]
-        result["folds"][group] = {"val_accuracy": history["val_accuracy"], "seconds": state["seconds"]}
-        write_json(path, result)
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"fold {group}: held-out accuracy by epoch {np.round(history['val_accuracy'], 3).tolist()}")
-    curves = np.array([fold["val_accuracy"] for fold in result["folds"].values()])
+    spec, run_seeds, groups = plan.trained, seeds(training), sorted(set(data.groups.tolist()))
+    start, references = time.perf_counter(), {}
+    for group in groups:
+        for seed in run_seeds:
+            key = str(group) if len(run_seeds) == 1 else f"{group}@seed{seed}"
+            if key in result["folds"]:
+                continue
+            held_out = data.groups == group
+            checked = held_out & plan.originals()  # the held-out group's own clips, not their copies
+            x, y, validation = data.x[~held_out], data.y[~held_out], (data.x[checked], data.y[checked])
+            for ref in (teacher, init):  # once per fold, with the run's seed: shared by the seeds of the fold
+                if ref is not None and (ref.handle, group) not in references:
+                    references = {key: m for key, m in references.items() if key[1] == group}  # one fold's in memory
+                    references[ref.handle, group] = ref.for_fold(plan.spec, x, y, int(training["seed"]))
+            retrained = {handle: model for (handle, _), model in references.items()}
+            if teacher is not None:  # a teacher that never saw the held-out group
+                fold_teacher = retrained[teacher.handle]
+                y = pack(y, fold_teacher.predict(x, batch_size=256, verbose=0))
+                validation = (validation[0], pack(validation[1], fold_teacher.predict(validation[0], batch_size=256, verbose=0)))
+            keras.utils.set_random_seed(seed)
+            model = compiled_model(spec, {**training, "seed": seed}, len(x))
+            adapt_features(model, x)  # the fold's training data only
+            if init is not None:
+                initialize(model, spec, retrained[init.handle])
+            folder = out / "checkpoint" / f"cv-{group}-{seed}"
+            _, state = fit_with_checkpoints(model, x, y, epochs, folder, training, validation=validation, resume=resume,
+                                            verbose=verbose, config=config, spread=spread)
+            history = state["history"]
+            result["folds"][key] = {"group": group, "seed": seed, "val_accuracy": history["val_accuracy"],
+                                    "seconds": state["seconds"]}
+            write_json(path, result)
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"fold {key}: held-out accuracy by epoch {np.round(history['val_accuracy'], 3).tolist()}")
+    folds = list(result["folds"].values())
+    curves = np.array([fold["val_accuracy"] for fold in folds])
     best = int(np.argmax(curves.mean(axis=0)))
+    by_group = {g: float(np.mean([f["val_accuracy"][best] for f in folds if f["group"] == g])) for g in groups}
+    by_seed = {str(s): float(np.mean([f["val_accuracy"][best] for f in folds if f["seed"] == s])) for s in run_seeds}
     result.update(
         {
-            "scheme": "leave one group out",
-            "groups": sorted(result["folds"]),
+            "scheme": "leave one group out" + (f", {len(run_seeds)} seeds" if len(run_seeds) > 1 else ""),
+            "groups": groups,
+            "seeds": run_seeds,
             "mean_curve": curves.mean(axis=0).tolist(),
             "chosen_epochs": best + 1,
             "accuracy_mean": float(curves[:, best].mean()),
-            "accuracy_std": float(curves[:, best].std()),
-            "fold_accuracy": {g: fold["val_accuracy"][best] for g, fold in result["folds"].items()},
+            "accuracy_std": float(np.std(list(by_group.values()))),
+            "fold_accuracy": by_group,
+            "seed_accuracy": by_seed,
+            "seed_std": float(np.std(list(by_seed.values()))),
+            "train_seconds": float(sum(fold["seconds"] for fold in folds)),
+            "seconds": plan.seconds + (plan.augmentation or {}).get("seconds", 0.0) + time.perf_counter() - start,
+            **({"teacher": teacher.handle} if teacher is not None else {}),
+            **({"init": init.handle} if init is not None else {}),
             "commit": git_commit(),
             "hardware": hardware(),
             "distribution": spread.record(),
@@ -333,7 +393,8 @@ def cross_validate(config, plan: Plan, out: Path, resume: bool, verbose: int, sp
         }
     )
     write_json(path, result)
-    print(f"CV: {result['accuracy_mean']:.3f} +- {result['accuracy_std']:.3f} at {best + 1} epochs")
+    print(f"CV: {result['accuracy_mean']:.3f} +- {result['accuracy_std']:.3f} over groups, +- {result['seed_std']:.3f} over "
+          f"seeds, at {best + 1} epochs")
     return result
 
 
@@ -395,7 +456,7 @@ def own_cv(out: Path, config: dict, needed: bool, overwrite: bool) -> dict | Non
 
 
 def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, spread: Distribution = ONE_DEVICE,
-                overwrite: bool = False) -> dict:
+                overwrite: bool = False, teacher: Reference | None = None, init: Reference | None = None) -> dict:
     training, data = {**DEFAULTS, **config["training"]}, plan.data
     cv = own_cv(out, config, training["epochs"] == "cv", overwrite)
     epochs = training["epochs"]
@@ -405,13 +466,18 @@ def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, sprea
         epochs = cv["chosen_epochs"]
     seed = int(training["seed"])
     x, y, validation, split = data.x, data.y, None, {"train": "all examples", "validation": None}
+    if teacher is not None:  # its outputs once per example, beside the labels
+        y = pack(y, teacher.outputs(plan))
     if training["validation"]:
-        mask = stratified_split(y, float(training["validation"]["fraction"]), seed)
-        x, y, validation = x[~mask], y[~mask], (x[mask], y[mask])
-        split = {"train": f"{int((~mask).sum())} examples", "validation": f"{int(mask.sum())} (stratified, seed {seed})"}
+        originals = plan.originals()
+        held = stratified_split(data.y[originals], float(training["validation"]["fraction"]), seed)[plan.clip()]
+        checked = held & originals  # validated on its own clips; their copies are not trained on
+        x, y, validation = x[~held], y[~held], (x[checked], y[checked])
+        split = {"train": f"{int((~held).sum())} examples", "validation": f"{int(checked.sum())} (stratified, seed {seed})"}
     keras.utils.set_random_seed(seed)
-    model = compiled_model(plan.trained, training)
+    model = compiled_model(plan.trained, training, len(x))
     adapt_features(model, x)
+    started = None if init is None else {"from": init.handle, **initialize(model, plan.trained, init.head(plan))}
     model, state = fit_with_checkpoints(model, x, y, int(epochs), out / "checkpoint", training, validation, resume, verbose,
                                         config=config, spread=spread)
     history, best_epoch = state["history"], state.get("best_epoch")
@@ -420,7 +486,7 @@ def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, sprea
         split["chosen by"] = f"validation loss (the weights of epoch {best_epoch} kept)"
     test_accuracy = None
     if data.test is not None:  # the published test split: measured once, at the end
-        test_accuracy = float(model.evaluate(*data.test, batch_size=256, verbose=0)[1])
+        test_accuracy = accuracy(model, *data.test)
         split["test"] = f"{len(data.test[1])} examples (the published test split, measured only)"
     config = {**config, "model_spec": plan.spec, "labels": list(data.labels),
               **({"preprocessing": data.preprocessing} if data.preprocessing else {})}
@@ -429,16 +495,20 @@ def train_final(config, plan: Plan, out: Path, resume: bool, verbose: int, sprea
     metrics = publish_run(
         out, config, model, state, cv, spread, data=data.description, split=split,
         cross_validation=None if cv is None else {
-            key: cv[key] for key in ("scheme", "groups", "chosen_epochs", "accuracy_mean", "accuracy_std", "fold_accuracy")
+            key: cv[key] for key in ("scheme", "groups", "seeds", "chosen_epochs", "accuracy_mean", "accuracy_std",
+                                     "fold_accuracy", "seed_accuracy", "seed_std", "train_seconds") if key in cv
         },
         epochs=len(history.get("loss", [])),
         best_epoch=best_epoch,
         train_accuracy=history["accuracy"][-1] if history.get("accuracy") else None,
+        **distillation_record(training, teacher),
+        **({"init": started} if started else {}),
         validation_accuracy=history["val_accuracy"][best_epoch - 1] if best_epoch else None,
         test_accuracy=test_accuracy,
         **({"bundled_accuracy": bundled} if bundled is not None else {}),
         **({"backbone": {"name": plan.spec["backbone"], "frozen": True, "feature_seconds": plan.seconds}}
            if plan.raw is not None else {}),
+        **({"augmentation": plan.augmentation} if plan.augmentation else {}),
     )
     tested = "" if test_accuracy is None else f", test accuracy {100 * test_accuracy:.2f}%"
     print(f"{config['name']}: {metrics['parameters']:,} parameters{tested}, written to {out}")
@@ -458,48 +528,51 @@ def bundled_accuracy(model, config: dict, out: Path) -> float | None:
     return accuracy
 
 
-def split_nll(model, split: tuple, batch_size: int = 64) -> float:
-    """The frame-level NLL of ``split`` ``(x, y, mask)``, predicted in length buckets (the model is causal:
-    cutting the padding at the end changes no prediction)."""
-    total = count = 0.0
-    for x, y, mask in LengthBuckets(*split, batch_size, multiple=256):  # few distinct lengths: few traces
-        total += frame_nll(model.predict_on_batch(x), y, mask) * mask.sum()
-        count += mask.sum()
-    return float(total / count)
-
-
 def train_next_step(config, data: NextStepData, out: Path, resume: bool, verbose: int,
-                    spread: Distribution = ONE_DEVICE) -> dict:
+                    spread: Distribution = ONE_DEVICE, teacher: Reference | None = None) -> dict:
     """A next-step model on fixed train/valid/test splits: early stopping on the validation loss, the
     weights of the best validation epoch kept; the frame-level NLL of every split measured at the end (the
     test split is only ever measured, never used to choose)."""
     training = {**DEFAULTS, **config["training"]}
     keras.utils.set_random_seed(int(training["seed"]))
     spec = model_spec(config, data)
-    model = compiled_model(spec, training)
+    splits = {name: data.splits[name] for name in ("train", "valid")}
+    if teacher is not None:  # the teacher's probabilities of every frame, once, beside the targets
+        splits = {name: (x, pack(y, predict_frames(teacher.model, x, mask)), mask) for name, (x, y, mask) in splits.items()}
+    model = compiled_model(spec, training, len(splits["train"][0]))
     batch_size, seed, folder = int(training["batch_size"]), int(training["seed"]), out / "checkpoint"
     if training.get("length_buckets"):
-        train = LengthBuckets(*data.splits["train"], batch_size, shuffle=True, seed=seed)
+        train = LengthBuckets(*splits["train"], batch_size, shuffle=True, seed=seed)
         model, state = fit_with_checkpoints(model, train, None, int(training["epochs"]), folder, training,
-                                            LengthBuckets(*data.splits["valid"], batch_size), resume, verbose,
+                                            LengthBuckets(*splits["valid"], batch_size), resume, verbose,
                                             config=config, spread=spread)
     else:
-        x, y, mask = data.splits["train"]
+        x, y, mask = splits["train"]
         model, state = fit_with_checkpoints(model, x, y, int(training["epochs"]), folder, training,
-                                            data.splits["valid"], resume, verbose, sample_weight=mask, config=config,
+                                            splits["valid"], resume, verbose, sample_weight=mask, config=config,
                                             spread=spread)
     model.load_weights(best_weights(folder))
-    nll = {name: split_nll(model, split) for name, split in data.splits.items()}
+    nll = {name: model_nll(model, *split) for name, split in data.splits.items()}
     metrics = publish_run(
         out, {**config, "model_spec": spec}, model, state, None, spread, data=data.description,
         split={**data.description["split"], "chosen by": "validation loss (early stopping, best epoch kept)"},
         epochs=len(state["history"].get("loss", [])),
         best_epoch=state["best_epoch"],
         nll=nll,
+        **distillation_record(training, teacher),
         nll_unit="nats per frame, summed over the 88 keys, mean over predicted frames",
     )
     print(f"{config['name']}: {metrics['parameters']:,} parameters, test NLL {nll['test']:.3f}, written to {out}")
     return metrics
+
+
+def distillation_record(training: dict, teacher: Reference | None) -> dict:
+    """What metrics.json says of the run's teacher (none: nothing)."""
+    if teacher is None:
+        return {}
+    distill = training.get("distill", {})
+    return {"distillation": {"teacher": teacher.handle, "teacher_name": teacher.zoo_model.name,
+                             "alpha": distill.get("alpha", 0.5), "temperature": distill.get("temperature", 4.0)}}
 
 
 def with_overrides(config: dict, epochs: int | None, precision: str | None) -> dict:
@@ -533,16 +606,27 @@ def worker_folder(out: Path, resume: bool) -> Path:
 
 def run(config: dict, data, out: Path, args, spread: Distribution):
     verbose = 2 if args.quiet else 1
+    training = config["training"]
+    teacher = Reference(training["teacher"], config, "teacher") if "teacher" in training else None
+    init = Reference(training["init"], config, "init") if "init" in training else None
+    if teacher is not None and init is not None and init.handle == teacher.handle:
+        init = teacher  # one model: retrained once per fold
     if isinstance(data, NextStepData):
         if args.cv:
             raise RunError(f"{config['name']} has fixed train/valid/test splits; --cv is for grouped data.")
-        return train_next_step(config, data, out, args.resume, verbose, spread)
+        if init is not None:
+            raise RunError("training.init converts a trained classifier's recurrent layer; next-step models start from "
+                           "random weights.")
+        return train_next_step(config, data, out, args.resume, verbose, spread, teacher)
+    for reference in (teacher, init):
+        if reference is not None:
+            reference.check_labels(data.labels)
     if args.cv:
         if data.groups is None:
             raise RunError(f"{config['name']} has a fixed train/test split and no groups; --cv is for grouped "
                            "data (FSDD speakers, UCF11 groups). Use a validation fraction instead.")
-        return cross_validate(config, plan_run(config, data), out, args.resume, verbose, spread)
-    return train_final(config, plan_run(config, data), out, args.resume, verbose, spread, args.overwrite)
+        return cross_validate(config, plan_run(config, data), out, args.resume, verbose, spread, teacher, init)
+    return train_final(config, plan_run(config, data), out, args.resume, verbose, spread, args.overwrite, teacher, init)
 
 
 def main(argv=None):

@@ -14,6 +14,10 @@ One implementation of each gated cell, parameterised by
 Gate order and bias layout follow Keras (LSTM ``i, f, c, o``; GRU ``z, r, h`` with ``reset_after``), so
 trained Keras weights map onto these cells one to one. The cells work in ``keras.layers.RNN`` (masking,
 ``return_sequences``, ``return_state``, ``unroll``, ``go_backwards``) and ``keras.layers.Bidirectional``.
+
+Dropout as in Keras' ``LSTMCell`` / ``GRUCell``: ``dropout`` zeroes (and rescales) input features and
+``recurrent_dropout`` state features on the way into the gate maps, in training only, with one mask per
+sequence reused at every time step (Gal & Ghahramani, 2016); ``seed`` makes the masks reproducible.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import math
 
 import keras
 from keras import ops
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # no public name: keras.layers.RNN draws and resets the
 
+# masks of cells of this class around its loop (before it, so that a JAX loop stays stateless)
 from .. import presets
 from ..math.tensorize import default_num_modes, factorize, suggest_modes
 from ..math.tree import modes_or_none, positive_int
@@ -32,7 +38,14 @@ from ..stats import CompressionStats
 from .wiring import PER_STEP, STRUCTURES, WIRINGS
 
 
-class FactorizedRNNCell(keras.layers.Layer):
+def dropout_rate(value, name: str) -> float:
+    """``value`` as a dropout fraction in ``[0, 1)`` (a ValueError naming ``name`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a fraction in [0, 1), got {value!r}.")
+    return float(value)
+
+
+class FactorizedRNNCell(keras.layers.Layer, DropoutRNNCell):
     """Base of the gated cells (see the module docstring); subclasses set ``gates`` and the gate math.
 
     Args:
@@ -55,6 +68,9 @@ class FactorizedRNNCell(keras.layers.Layer):
         *_constraint: as in Keras. A factorized map takes a ``VarianceScaling`` initializer as the target
             for the product of its factors; a factorized recurrent map (``"both"``) uses
             ``recurrent_initializer`` when it is one, else ``kernel_initializer``.
+        dropout, recurrent_dropout: fractions in ``[0, 1)`` of the input and of the state features dropped
+            on the way into the gate maps, in training (one mask per sequence, as Keras' cells).
+        seed: seed of the dropout masks.
     """
 
     gates = 1
@@ -86,9 +102,16 @@ class FactorizedRNNCell(keras.layers.Layer):
         recurrent_constraint=None,
         bias_constraint=None,
         map_quantization=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.dropout = dropout_rate(dropout, "dropout")
+        self.recurrent_dropout = dropout_rate(recurrent_dropout, "recurrent_dropout")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)  # its state is not a weight: weight files are unchanged
         self.map_quantization = map_quantization
         self.units = positive_int(units, "units")
         self.ranks = ranks
@@ -212,7 +235,7 @@ class FactorizedRNNCell(keras.layers.Layer):
     # -- once per sequence ---------------------------------------------------------------------------
     separate_parts = False  # whether the gate math needs W_x x and W_h h apart (GRU with reset_after)
 
-    def prepare_sequence(self, sequences):
+    def prepare_sequence(self, sequences, training=False):
         """What does not depend on the state, computed once for a whole sequence (``wiring.prepare``): returns
         ``(inputs, context)`` for the loop (``with cell.sequence_context(context)``). ``sequences``: ``(batch,
         T, input_dim)``.
@@ -225,7 +248,12 @@ class FactorizedRNNCell(keras.layers.Layer):
           ``(batch, T, gates * units)``, wherever the step
           keeps it apart from ``W_h h`` (always but for a factorized "joint" map in an LSTM or a GRU without
           ``reset_after``; there ``M([x_t, 0])`` would not save the step's map call); else ``sequences``.
+
+        In training, the input dropout mask (one per sequence) is applied to ``sequences`` first.
         """
+        if training and self.dropout > 0:
+            mask = self.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(mask, 1)
         return self.wiring.prepare(self, sequences)
 
     _sequence_context = PER_STEP
@@ -238,6 +266,15 @@ class FactorizedRNNCell(keras.layers.Layer):
             yield
         finally:
             object.__setattr__(self, "_sequence_context", PER_STEP)
+
+    def _dropped(self, inputs, h, training, context):
+        """``(inputs, h)`` with the dropout masks applied in training (the same masks at every step of a
+        sequence). Inputs prepared for the whole sequence (``prepare_sequence``) had theirs applied there."""
+        if training and self.dropout > 0 and not context.prepared:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        if training and self.recurrent_dropout > 0:
+            h = h * self.get_recurrent_dropout_mask(h)
+        return inputs, h
 
     # -- inspection -----------------------------------------------------------------------------------
     def compression_stats(self) -> CompressionStats:
@@ -285,6 +322,9 @@ class FactorizedRNNCell(keras.layers.Layer):
                 "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
                 "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
                 "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+                "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout,
+                "seed": self.seed,
             }
         )
         return config
@@ -329,7 +369,8 @@ class FactorizedLSTMCell(FactorizedRNNCell):
 
     def call(self, inputs, states, training=False):
         context = self._sequence_context  # set by htkeras.RNN around its loop
-        h_tm1, c_tm1 = states[0], states[1]
+        inputs, h_tm1 = self._dropped(inputs, states[0], training, context)
+        c_tm1 = states[1]
         z = self.wiring.preactivation(self, inputs, h_tm1, context)
         if self.bias is not None:
             z = z + self.bias
@@ -373,9 +414,10 @@ class FactorizedGRUCell(FactorizedRNNCell):
         context = self._sequence_context  # set by htkeras.RNN around its loop
         nested = isinstance(states, (list, tuple))
         h_tm1 = states[0] if nested else states
+        inputs, h_in = self._dropped(inputs, h_tm1, training, context)  # h_in: into the maps; h_tm1 carries over
         units = self.units
         if self.reset_after:
-            x_part, h_part = self.wiring.parts(self, inputs, h_tm1, context)
+            x_part, h_part = self.wiring.parts(self, inputs, h_in, context)
             if self.bias is not None:
                 x_part, h_part = x_part + self.bias[0], h_part + self.bias[1]
             z = self.recurrent_activation(x_part[:, :units] + h_part[:, :units])
@@ -383,12 +425,12 @@ class FactorizedGRUCell(FactorizedRNNCell):
             hh = self.activation(x_part[:, 2 * units :] + r * h_part[:, 2 * units :])
         else:
             x_part = self.wiring.step_input(self, inputs, context)
-            zr = self.wiring.preactivation(self, inputs, h_tm1, context, x_part)[:, : 2 * units]
+            zr = self.wiring.preactivation(self, inputs, h_in, context, x_part)[:, : 2 * units]
             if self.bias is not None:
                 zr = zr + self.bias[: 2 * units]
             z = self.recurrent_activation(zr[:, :units])
             r = self.recurrent_activation(zr[:, units:])
-            hh = self.wiring.preactivation(self, inputs, r * h_tm1, context, x_part)[:, 2 * units :]
+            hh = self.wiring.preactivation(self, inputs, r * h_in, context, x_part)[:, 2 * units :]
             if self.bias is not None:
                 hh = hh + self.bias[2 * units :]
             hh = self.activation(hh)

@@ -39,6 +39,6 @@ class RNN(keras.layers.RNN):
         cell = self.cell
         if not isinstance(cell, FactorizedRNNCell):
             return super().inner_loop(sequences, initial_state, mask, training)
-        inputs, context = cell.prepare_sequence(sequences)
+        inputs, context = cell.prepare_sequence(sequences, training)
         with cell.sequence_context(context):
             return super().inner_loop(inputs, initial_state, mask, training)

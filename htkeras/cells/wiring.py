@@ -28,14 +28,16 @@ from ..stats import CompressionStats
 class SequenceContext:
     """What a cell computed once for a sequence (``FactorizedRNNCell.prepare_sequence``): ``weights`` (map name
     -> ``FactorizedDense.prepare`` result, which carries the plan it was made for), ``projected`` (whether the
-    step inputs are already ``W_x x_t``) and ``recurrent`` (``W_h`` as a matrix, or None)."""
+    step inputs are already ``W_x x_t``), ``recurrent`` (``W_h`` as a matrix, or None) and ``prepared``
+    (whether the inputs passed through ``prepare_sequence``, which applied the input dropout mask)."""
 
     weights: dict
     projected: bool
     recurrent: object = None
+    prepared: bool = True
 
 
-PER_STEP = SequenceContext({}, False)  # nothing prepared: each step applies the maps itself
+PER_STEP = SequenceContext({}, False, prepared=False)  # nothing prepared: each step applies the maps itself
 
 
 def apply_map(cell, name: str, x, context: SequenceContext):

@@ -130,6 +130,10 @@ def _features(model) -> str:
     return model.metrics["data"]["features"]
 
 
+def _music_evaluation(model, data_dir, speakers, verbose):
+    return sets.poly_music(model.dataset, data_dir).splits["test"]  # (x, y, mask): the published test split
+
+
 def _music_set(config: dict) -> str:
     return config["dataset"].get("set", "JSB_Chorales").lower().replace("_", "-")
 
@@ -161,7 +165,7 @@ TASKS = {
                        "research: comparing compressed recurrent cells on next-step prediction of 88-key piano rolls",
                        "a benchmark model of one corpus' style, measured on its published split only; not a "
                        "composition tool",
-                       sets.poly_music, describe_input=_features, hub_dataset=_music_set),
+                       sets.poly_music, evaluation=_music_evaluation, describe_input=_features, hub_dataset=_music_set),
     "video": Task("video", "see the video dataset", HubTags("video-classification", "ucf11", "lstm", "accuracy"),
                   "classifying short clips of the actions of the video set it was trained on",
                   "measured on that set's own groups only; other cameras, actions and settings are outside it",
