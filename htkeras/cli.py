@@ -261,7 +261,7 @@ def evaluate(zoo, zoo_model, args) -> None:
 def evaluate_next_step(zoo, zoo_model, args) -> None:
     """The NLL of a next-step model on its dataset's published test split (nats per predicted frame, summed
     over the keys), beside the one measured after training, and its time per frame."""
-    from .data.poly_music import model_nll
+    from .data.buckets import model_nll
 
     details, model = zoo.info(zoo_model), zoo.load(zoo_model)
     print(f"{details['name']}: {details['parameters']:,} parameters ({details['compression']:.1f}x compression)")

@@ -1,3 +1,3 @@
 """The version of htkeras, in one place (``setup.py`` reads it from here)."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

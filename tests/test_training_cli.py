@@ -126,7 +126,11 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     for name, params, accuracy in [("fsdd-lstm", 27530, 0.7123), ("fsdd-fdht-lstm", 1740, 0.6511),
                                    ("fsdd-cnn-fdht-lstm", 3264, 0.7301)]:
         (zoo / name).mkdir(parents=True)
-        (zoo / name / "metrics.json").write_text(json.dumps(metrics(name, params, accuracy)))
+        measured = metrics(name, params, accuracy)
+        if name == "fsdd-fdht-lstm":  # distilled, CV over 3 seeds
+            measured["cross_validation"].update({"seeds": [0, 1, 2], "seed_std": 0.013})
+            measured["distillation"] = {"teacher": "fsdd-lstm", "teacher_name": "fsdd-lstm", "alpha": 0.3, "temperature": 4}
+        (zoo / name / "metrics.json").write_text(json.dumps(measured))
         write_config(zoo / name, name, "fsdd")
     tested = {**metrics("fashion-fdht-lstm", 2708, 0), "cross_validation": None, "test_accuracy": 0.87654,
               "validation_accuracy": 0.88, "best_epoch": 2,
@@ -135,8 +139,16 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     (zoo / "fashion-fdht-lstm").mkdir()
     (zoo / "fashion-fdht-lstm" / "metrics.json").write_text(json.dumps(tested))
     write_config(zoo / "fashion-fdht-lstm", "fashion-fdht-lstm", "fashion_mnist")
-    make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md")])
+    readme = tmp_path / "README.md"
+    readme.write_text("# Project\n\n<!-- comparison:start -->\nSTALE TABLE\n<!-- comparison:end -->\n\nThe rest.\n")
+    make_cards.main(["--zoo", str(zoo), "--out", str(tmp_path / "MODEL_CARDS.md"), "--readme", str(readme)])
     text = (tmp_path / "MODEL_CARDS.md").read_text()
+    row = ("| [fsdd-fdht-lstm](zoo/fsdd-fdht-lstm/README.md) | [fsdd-lstm](zoo/fsdd-lstm/README.md) | leave-one-speaker-out "
+           "CV, 3 seeds (%) | 65.1 ± 2.0 (folds) ± 1.3 (seeds) | 71.2 ± 2.0 (folds) | -6.12 points | 1,740 / 27,530 | "
+           "15.8× | **no**: more than 1 point behind |")
+    assert row in text and row in readme.read_text() and "STALE TABLE" not in readme.read_text()
+    assert readme.read_text().endswith("<!-- comparison:end -->\n\nThe rest.\n")
+    assert "fsdd-cnn-fdht-lstm](zoo" not in readme.read_text()  # no dense sibling of its name: not compared
     assert "| 27,530 |" in text and "71.2 ± 2.0" in text and "65.1 ± 2.0" in text
     assert "fsdd-fdht-lstm, **not met**: within 1 point of fsdd-lstm" in text
     assert "measured 65.1% vs 71.2% (6.1 points behind)" in text and "fsdd-fdht-lstm, met: at most 10,000 parameters" in text
@@ -144,7 +156,9 @@ def test_model_cards_are_generated_from_metrics(tmp_path):
     assert "fsdd-cnn-fdht-lstm, met: within 1 point of fsdd-lstm on leave-one-speaker-out CV: measured 73.0% vs 71.2% " \
            "(1.8 points ahead)" in text
     card = (zoo / "fsdd-fdht-lstm" / "README.md").read_text()
-    assert "65.1 ± 2.0% at 3 epochs" in card and "**not met**: at least 90% on unseen speakers" in card
+    assert "each trained with 3 seeds): 65.1 ± 2.0% at 3 epochs" in card and "± 1.3 between seeds" in card
+    assert "**not met**: at least 90% on unseen speakers" in card
+    assert "Distilled from the teacher `fsdd-lstm` (fsdd-lstm): 0.3 of the loss on the labels, 0.7 on its outputs" in card
     assert "## Intended use and limitations" in card and "only 5 speakers" in card
     assert "## Fashion-MNIST" in text and "| 87.65 | 88.00 | 3 (2) |" in text
     card = (zoo / "fashion-fdht-lstm" / "README.md").read_text()
@@ -261,7 +275,7 @@ def test_length_buckets_cover_every_sequence_once_and_keep_the_nll():
     import numpy as np
 
     from htkeras.data import frame_nll, next_step_batch
-    from htkeras.data.poly_music import LengthBuckets, model_nll, predict_frames
+    from htkeras.data.buckets import LengthBuckets, model_nll, predict_frames
     from htkeras.models import build_model
 
     rng = np.random.default_rng(0)

@@ -1,10 +1,10 @@
 """Datasets for the training scripts: the builder named by the zoo's task table for a config's ``dataset``
 section (``htkeras.data.sets``), and length-bucketed batches for long next-step sequences
-(``htkeras.data.poly_music.LengthBuckets``)."""
+(``htkeras.data.buckets.LengthBuckets``)."""
 
 from __future__ import annotations
 
-from htkeras.data.poly_music import LengthBuckets
+from htkeras.data.buckets import LengthBuckets
 from htkeras.data.sets import Dataset, NextStepData
 from htkeras.zoo.tasks import get_task
 

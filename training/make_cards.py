@@ -14,11 +14,11 @@ from htkeras.zoo.publish import hub_metadata, load_lines, parameter_lines, train
 
 from .run_io import atomic_write, read_json, replace_block
 
-TARGETS = (  # the goals for the FSDD models (issues 4 and 18), checked against the measured numbers
+TARGETS = (  # the goals for the FSDD models (issues 4, 18 and 26), checked against the measured numbers
     {"model": "fsdd-fdht-lstm", "baseline": "fsdd-lstm", "max_parameters": 10_000, "max_gap_points": 1.0,
      "min_unseen_speaker_accuracy": 0.90},
     {"model": "fsdd-embedding-fdht-lstm", "baseline": "fsdd-embedding-lstm", "max_parameters": 10_000,
-     "max_gap_points": 1.0, "min_unseen_speaker_accuracy": 0.96},
+     "max_gap_points": 1.0, "min_unseen_speaker_accuracy": 0.98},
 )
 TARGET = {target["model"]: target for target in TARGETS}
 BACKBONE_SOURCES = {  # what a card says of a frozen pretrained backbone, by its name in metrics.json

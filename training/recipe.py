@@ -1,5 +1,5 @@
 """What a config's ``training`` section may add to plain Adam on cross-entropy: a teacher to distil from, a
-learning-rate schedule, and several seeds for cross-validation.
+dense model to start from, augmented copies, a learning-rate schedule, and several seeds for cross-validation.
 
 * ``"teacher": "<zoo name | folder | hf://...>"`` with ``"distill": {"alpha": 0.3, "temperature": 4}``: the
   loss is ``htkeras.distillation``'s (``alpha`` on the labels, ``1 - alpha`` on the teacher's softened

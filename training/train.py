@@ -79,7 +79,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 
-from htkeras.data.poly_music import model_nll, predict_frames
+from htkeras.data.buckets import model_nll, predict_frames
 from htkeras.data.sets import NextStepData
 from htkeras.data.streaming import ClipSource
 from htkeras.distillation import pack

@@ -27,9 +27,11 @@ import math
 
 import keras
 from keras import ops
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # no public name: keras.layers.RNN draws and resets the
 
-# masks of cells of this class around its loop (before it, so that a JAX loop stays stateless)
+# No public name: keras.layers.RNN draws and resets the dropout masks of cells of this class around its loop
+# (before it, so that a JAX loop stays stateless).
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
 from .. import presets
 from ..math.tensorize import default_num_modes, factorize, suggest_modes
 from ..math.tree import modes_or_none, positive_int

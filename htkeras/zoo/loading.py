@@ -76,7 +76,7 @@ def load_data(handle, data_dir=None, speakers=None, verbose: int = 0):
     (default ``HTKERAS_DATA`` or ``../shared/data``): FSDD: every recording (or those of ``speakers``) with
     the speaker names as groups (``verbose=1``: a progress bar); Fashion-MNIST and UEA sets: the published
     test split, groups ``None``; a next-step model (piano rolls): its published test split ``(x, y, mask)``
-    (``htkeras.data.poly_music.model_nll`` scores it)."""
+    (``htkeras.data.buckets.model_nll`` scores it)."""
     zoo_model = resolve(handle)
     task = get_task(zoo_model.dataset["name"])
     if zoo_model.has_own_labels:
