@@ -56,7 +56,7 @@ def fine_tune(handle, x, y, *, labels, epochs: int = 10, batch_size: int = 32, v
     indices into ``labels``. A model with a frozen pretrained front-end (a backbone) computes its features of
     ``x`` (and of ``validation_data``'s inputs) once and trains the layers after it on them; any other model
     is trained whole by ``fit``. ``augment=N``: N augmented copies of every training clip besides the clip
-    (``htkeras.data.augment``: time shift, gain, noise; waveform-input models only). ``learning_rate``:
+    (``htkeras.data.augment``: speed, time shift, room, gain, noise; waveform-input models only). ``learning_rate``:
     default the base model's training rate. ``callbacks``: passed to ``fit`` (a ``keras.callbacks.History``
     among them keeps the curves). ``seed``: the new head's initial weights and the augmentation.
     The output layer is always new when ``labels`` differ from the base model's.
